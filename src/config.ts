@@ -1,0 +1,315 @@
+/**
+ * Configuration: the only reader of `process.env`. Parses `warden.yaml` (or `WARDEN_CONFIG`) and the
+ * environment with zod, resolves `env:NAME` secret references, lists every problem with a fix, and
+ * returns a deep-frozen result.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { WardenError } from './errors.js';
+import { Secret } from './secret.js';
+
+export const tiers = ['free', 'pro', 'enterprise'] as const;
+export type Tier = (typeof tiers)[number];
+export const tokenScopes = ['ingest', 'read', 'admin'] as const;
+export type TokenScope = (typeof tokenScopes)[number];
+
+const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** The config used when neither `WARDEN_CONFIG` nor `./warden.yaml` exists. */
+export const exampleConfigPath = resolve(packageRoot, 'examples/warden.yaml');
+
+interface ParseContext {
+  env: Record<string, string | undefined>;
+  baseDir: string;
+  warnings: string[];
+}
+
+/** A secret written as `env:NAME` (read from the environment) or, with a warning, as a literal. */
+function secretRef(ctx: ParseContext, label: string, opts: { literalAllowed?: boolean } = {}) {
+  return z.string().min(1).transform((raw, check): Secret => {
+    if (raw.startsWith('env:')) {
+      const name = raw.slice(4);
+      const value = ctx.env[name];
+      if (value === undefined || value === '') {
+        check.addIssue({
+          code: 'custom',
+          message: `environment variable ${name} is not set. Fix: export ${name}=<value> before starting Warden.`,
+        });
+        return z.NEVER;
+      }
+      return new Secret(value, raw);
+    }
+    if (!opts.literalAllowed) {
+      ctx.warnings.push(
+        `${label} is written inline; reference it as env:NAME so the secret never lands in a file`,
+      );
+    }
+    return new Secret(raw, 'literal');
+  });
+}
+
+function relativePath(ctx: ParseContext) {
+  return z.string().min(1).transform((p) => (isAbsolute(p) ? p : resolve(ctx.baseDir, p)));
+}
+
+function tenantSchema(ctx: ParseContext) {
+  const token = z.looseObject({
+    name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'use lowercase letters, digits, . _ -'),
+    scope: z.enum(tokenScopes),
+    /** Demo tokens: accepted only while the server listens on loopback. */
+    loopbackOnly: z.boolean().default(false),
+    value: z.string(),
+  });
+  return z
+    .looseObject({
+      id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'use lowercase letters, digits and -'),
+      name: z.string().min(1).optional(),
+      tier: z.enum(tiers).default('free'),
+      playbooks: relativePath(ctx).optional(),
+      policies: relativePath(ctx).optional(),
+      tokens: z.array(token).default([]),
+      ingest: z.record(z.string(), z.unknown()).default({}),
+      plugins: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+      chat: z.record(z.string(), z.unknown()).default({}),
+      anchoring: z.looseObject({ enabled: z.boolean().optional() }).default({}),
+      reports: z.record(z.string(), z.unknown()).default({}),
+    })
+    .transform((tenant, check) => ({
+      ...tenant,
+      name: tenant.name ?? tenant.id,
+      tokens: tenant.tokens.map((t, i) => {
+        const label = `tenant ${tenant.id} token ${t.name}`;
+        const parsed = secretRef(ctx, label, { literalAllowed: t.loopbackOnly }).safeParse(t.value);
+        if (!parsed.success) {
+          for (const issue of parsed.error.issues) {
+            check.addIssue({ code: 'custom', path: ['tokens', i, 'value'], message: issue.message });
+          }
+          return { ...t, value: new Secret('', 'invalid') };
+        }
+        return { ...t, value: parsed.data };
+      }),
+    }));
+}
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function rootSchema(ctx: ParseContext) {
+  const port = z.coerce.number().int().min(0).max(65535);
+  return z
+    .object({
+      file: z.looseObject({ tenants: z.array(tenantSchema(ctx)).default([]) }),
+      env: z.object({
+        PORT: port.default(3000),
+        HOST: z.string().min(1).default('127.0.0.1'),
+        DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+        REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+        WARDEN_DATA_DIR: z.string().min(1).default('.warden'),
+        WARDEN_ADMIN_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
+        WARDEN_SIGNING_KEY: z.string().includes('PRIVATE KEY', { message: 'expected a PEM private key' }).optional(),
+        LOG_LEVEL: z.enum(logLevels).default('info'),
+        CHROMIUM_PATH: z.string().optional(),
+        SLACK_SIGNING_SECRET: z.string().optional(),
+        SLACK_BOT_TOKEN: z.string().optional(),
+        SLACK_API_URL: z.url().optional(),
+        TEAMS_APP_ID: z.string().optional(),
+        TEAMS_APP_PASSWORD: z.string().optional(),
+      }),
+    })
+    .superRefine(({ file }, check) => {
+      const seen = new Set<string>();
+      file.tenants.forEach((t, i) => {
+        if (seen.has(t.id)) {
+          check.addIssue({
+            code: 'custom',
+            path: ['file', 'tenants', i, 'id'],
+            message: `tenant id "${t.id}" is declared twice. Fix: give each tenant a unique id.`,
+          });
+        }
+        seen.add(t.id);
+        const names = new Set<string>();
+        t.tokens.forEach((tok, j) => {
+          if (names.has(tok.name)) {
+            check.addIssue({
+              code: 'custom',
+              path: ['file', 'tenants', i, 'tokens', j, 'name'],
+              message: `token name "${tok.name}" is used twice in tenant ${t.id}. Fix: rename one.`,
+            });
+          }
+          names.add(tok.name);
+        });
+      });
+    });
+}
+
+type Parsed = z.output<ReturnType<typeof rootSchema>>;
+export type TenantConfig = Parsed['file']['tenants'][number];
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  readonly databaseUrl: string | undefined;
+  readonly redisUrl: string | undefined;
+  readonly adminToken: Secret | undefined;
+  readonly signingKeyPem: Secret | undefined;
+  readonly logLevel: (typeof logLevels)[number];
+  readonly chromiumPath: string | undefined;
+  readonly slack: { signingSecret?: Secret; botToken?: Secret; apiUrl?: string };
+  readonly teams: { appId?: string; appPassword?: Secret };
+  /** The config file that was read, or undefined when none was. */
+  readonly configFile: string | undefined;
+  readonly tenants: readonly TenantConfig[];
+  /** Non-fatal problems (inline secrets) to log once at start. */
+  readonly warnings: readonly string[];
+  /** True when `WARDEN_REQUIRE_SERVICES=1`: tests needing Postgres/Redis/Chromium must not skip. */
+  readonly requireServices: boolean;
+}
+
+export interface LoadConfigOptions {
+  /** @defaultValue process.env */
+  env?: Record<string, string | undefined>;
+  /** Overrides `WARDEN_CONFIG` and the default lookup. */
+  configFile?: string;
+  /** Overrides `PORT`. */
+  port?: number;
+  /** Overrides `WARDEN_DATA_DIR`. */
+  dataDir?: string;
+  /** Working directory for relative paths. @defaultValue process.cwd() */
+  cwd?: string;
+}
+
+/**
+ * Loads and validates configuration. Throws a `config_invalid` WardenError listing every problem.
+ * @example
+ * const config = loadConfig({ port: 0 });
+ */
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const configFile = findConfigFile(env, cwd, options.configFile);
+  const ctx: ParseContext = { env, baseDir: configFile ? dirname(configFile) : cwd, warnings: [] };
+  const file = configFile ? readYaml(configFile) : {};
+  const envInput = { ...env } as Record<string, string | undefined>;
+  if (options.port !== undefined) envInput.PORT = String(options.port);
+  if (options.dataDir !== undefined) envInput.WARDEN_DATA_DIR = options.dataDir;
+  for (const [k, v] of Object.entries(envInput)) if (v === '') delete envInput[k];
+
+  const result = rootSchema(ctx).safeParse({ file: file ?? {}, env: envInput });
+  if (!result.success) {
+    throw new WardenError('config_invalid', formatIssues(configFile, result.error.issues), {
+      details: result.error.issues.map((i) => ({ path: displayPath(i.path), message: i.message })),
+    });
+  }
+  const { file: f, env: e } = result.data;
+  const secret = (name: string, value: string | undefined) =>
+    value === undefined ? undefined : new Secret(value, `env:${name}`);
+  const config: Config = {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: resolve(cwd, e.WARDEN_DATA_DIR),
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    adminToken: secret('WARDEN_ADMIN_TOKEN', e.WARDEN_ADMIN_TOKEN),
+    signingKeyPem: secret('WARDEN_SIGNING_KEY', e.WARDEN_SIGNING_KEY),
+    logLevel: e.LOG_LEVEL,
+    chromiumPath: e.CHROMIUM_PATH,
+    slack: compact({
+      signingSecret: secret('SLACK_SIGNING_SECRET', e.SLACK_SIGNING_SECRET),
+      botToken: secret('SLACK_BOT_TOKEN', e.SLACK_BOT_TOKEN),
+      apiUrl: e.SLACK_API_URL,
+    }),
+    teams: compact({
+      appId: e.TEAMS_APP_ID,
+      appPassword: secret('TEAMS_APP_PASSWORD', e.TEAMS_APP_PASSWORD),
+    }),
+    configFile,
+    tenants: f.tenants,
+    warnings: [...new Set(ctx.warnings)],
+    requireServices: env.WARDEN_REQUIRE_SERVICES === '1',
+  };
+  return deepFreeze(config);
+}
+
+function findConfigFile(
+  env: Record<string, string | undefined>,
+  cwd: string,
+  explicit: string | undefined,
+): string | undefined {
+  const named = explicit ?? env.WARDEN_CONFIG;
+  if (named) {
+    const path = resolve(cwd, named);
+    if (!existsSync(path)) {
+      throw new WardenError(
+        'config_invalid',
+        `Config file ${path} does not exist. Fix: point WARDEN_CONFIG (or --config) at a readable warden.yaml.`,
+      );
+    }
+    return path;
+  }
+  const local = resolve(cwd, 'warden.yaml');
+  if (existsSync(local)) return local;
+  return existsSync(exampleConfigPath) ? exampleConfigPath : undefined;
+}
+
+function readYaml(path: string): unknown {
+  const doc = parseDocument(readFileSync(path, 'utf8'), { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    const lines = doc.errors.map((e) => `  - ${e.message.split('\n')[0]}`);
+    throw new WardenError(
+      'config_invalid',
+      `Config file ${path} is not valid YAML:\n${lines.join('\n')}\nFix: correct the YAML syntax at the line shown.`,
+    );
+  }
+  return doc.toJS();
+}
+
+function displayPath(path: readonly PropertyKey[]): string {
+  const [root, ...rest] = path;
+  const parts = root === 'env' ? rest.map(String) : rest;
+  let out = '';
+  for (const p of parts) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
+  return out || '(root)';
+}
+
+function fixFor(issue: z.core.$ZodIssue): string {
+  if (issue.message.includes('Fix:')) return '';
+  const where = displayPath(issue.path);
+  switch (issue.code) {
+    case 'invalid_value':
+      return ` Fix: use one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}.`;
+    case 'invalid_type':
+      return issue.input === undefined
+        ? ` Fix: add ${where}.`
+        : ` Fix: give ${where} a value of type ${issue.expected}.`;
+    case 'invalid_format':
+      return ` Fix: give ${where} a valid ${issue.format}.`;
+    case 'too_small':
+    case 'too_big':
+      return ` Fix: change ${where} to fit the limit.`;
+    default:
+      return ` Fix: correct ${where}.`;
+  }
+}
+
+function formatIssues(file: string | undefined, issues: z.core.$ZodIssue[]): string {
+  const source = file ? ` (config file ${file} and environment)` : ' (environment)';
+  const lines = issues.map((i) => {
+    const where = i.path[0] === 'env' ? `environment ${displayPath(i.path)}` : displayPath(i.path);
+    return `  - ${where}: ${i.message}.${fixFor(i)}`.replace('..', '.');
+  });
+  return `Invalid configuration${source}; ${issues.length} problem(s):\n${lines.join('\n')}`;
+}
+
+function compact<T extends Record<string, unknown>>(obj: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as never;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !(value instanceof Secret) && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,78 @@
+/** Receipt: the signed, chained record of one decision or event (format in CONTRACT.md). */
+import { createHash } from 'node:crypto';
+import { canonicalBytes } from './canonical-json.js';
+import type { Signer } from './ed25519.js';
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** The kinds of receipt; each feature adds its own here, so the set stays closed and greppable. */
+export const receiptKinds = ['tenant.created', 'tenant.updated', 'token.created', 'token.revoked'] as const;
+export type ReceiptKind = (typeof receiptKinds)[number];
+
+/** Fields the ledger owns; a draft cannot set them. */
+const reserved = new Set(['v', 'id', 'tenant', 'seq', 'kind', 'at', 'prev']);
+
+export interface ReceiptPayload {
+  v: 1;
+  id: string;
+  tenant: string;
+  seq: number;
+  kind: string;
+  at: string;
+  prev: string | null;
+  [field: string]: JsonValue;
+}
+
+export interface Receipt {
+  payload: ReceiptPayload;
+  /** `sha256:<hex>` over the RFC 8785 bytes of `payload`. */
+  digest: string;
+  signature: { alg: 'Ed25519'; keyId: string; sig: string };
+}
+
+/** What a caller asks the ledger to record; the ledger adds id, seq, time and chain link. */
+export interface ReceiptDraft {
+  kind: ReceiptKind;
+  /** The run this receipt belongs to, if any (indexed for `/receipts?run=`). */
+  run?: string;
+  data?: Record<string, JsonValue>;
+}
+
+export function digestOf(bytes: Uint8Array): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+export function assertDraft(draft: ReceiptDraft): void {
+  for (const key of Object.keys(draft.data ?? {})) {
+    if (reserved.has(key) || key === 'run') {
+      throw new TypeError(`receipt field "${key}" is set by the ledger, not by the caller`);
+    }
+  }
+}
+
+/** Builds the payload, canonicalises it once, digests and signs those exact bytes. */
+export function sealReceipt(
+  head: { tenant: string; seq: number; prev: string | null },
+  draft: ReceiptDraft,
+  meta: { id: string; at: string },
+  signer: Signer,
+): { receipt: Receipt; body: string } {
+  const payload: ReceiptPayload = {
+    ...draft.data,
+    ...(draft.run === undefined ? {} : { run: draft.run }),
+    v: 1,
+    id: meta.id,
+    tenant: head.tenant,
+    seq: head.seq,
+    kind: draft.kind,
+    at: meta.at,
+    prev: head.prev,
+  };
+  const bytes = canonicalBytes(payload);
+  const receipt: Receipt = {
+    payload,
+    digest: digestOf(bytes),
+    signature: { alg: 'Ed25519', keyId: signer.keyId, sig: signer.sign(bytes) },
+  };
+  return { receipt, body: bytes.toString('utf8') };
+}
