@@ -28,30 +28,36 @@ interface ParseContext {
 
 /** A secret written as `env:NAME` (read from the environment) or, with a warning, as a literal. */
 function secretRef(ctx: ParseContext, label: string, opts: { literalAllowed?: boolean } = {}) {
-  return z.string().min(1).transform((raw, check): Secret => {
-    if (raw.startsWith('env:')) {
-      const name = raw.slice(4);
-      const value = ctx.env[name];
-      if (value === undefined || value === '') {
-        check.addIssue({
-          code: 'custom',
-          message: `environment variable ${name} is not set. Fix: export ${name}=<value> before starting Warden.`,
-        });
-        return z.NEVER;
+  return z
+    .string()
+    .min(1)
+    .transform((raw, check): Secret => {
+      if (raw.startsWith('env:')) {
+        const name = raw.slice(4);
+        const value = ctx.env[name];
+        if (value === undefined || value === '') {
+          check.addIssue({
+            code: 'custom',
+            message: `environment variable ${name} is not set. Fix: export ${name}=<value> before starting Warden.`,
+          });
+          return z.NEVER;
+        }
+        return new Secret(value, raw);
       }
-      return new Secret(value, raw);
-    }
-    if (!opts.literalAllowed) {
-      ctx.warnings.push(
-        `${label} is written inline; reference it as env:NAME so the secret never lands in a file`,
-      );
-    }
-    return new Secret(raw, 'literal');
-  });
+      if (!opts.literalAllowed) {
+        ctx.warnings.push(
+          `${label} is written inline; reference it as env:NAME so the secret never lands in a file`,
+        );
+      }
+      return new Secret(raw, 'literal');
+    });
 }
 
 function relativePath(ctx: ParseContext) {
-  return z.string().min(1).transform((p) => (isAbsolute(p) ? p : resolve(ctx.baseDir, p)));
+  return z
+    .string()
+    .min(1)
+    .transform((p) => (isAbsolute(p) ? p : resolve(ctx.baseDir, p)));
 }
 
 function tenantSchema(ctx: ParseContext) {
@@ -84,7 +90,11 @@ function tenantSchema(ctx: ParseContext) {
         const parsed = secretRef(ctx, label, { literalAllowed: t.loopbackOnly }).safeParse(t.value);
         if (!parsed.success) {
           for (const issue of parsed.error.issues) {
-            check.addIssue({ code: 'custom', path: ['tokens', i, 'value'], message: issue.message });
+            check.addIssue({
+              code: 'custom',
+              path: ['tokens', i, 'value'],
+              message: issue.message,
+            });
           }
           return { ...t, value: new Secret('', 'invalid') };
         }
@@ -107,7 +117,10 @@ function rootSchema(ctx: ParseContext) {
         REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
         WARDEN_DATA_DIR: z.string().min(1).default('.warden'),
         WARDEN_ADMIN_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
-        WARDEN_SIGNING_KEY: z.string().includes('PRIVATE KEY', { message: 'expected a PEM private key' }).optional(),
+        WARDEN_SIGNING_KEY: z
+          .string()
+          .includes('PRIVATE KEY', { message: 'expected a PEM private key' })
+          .optional(),
         LOG_LEVEL: z.enum(logLevels).default('info'),
         CHROMIUM_PATH: z.string().optional(),
         SLACK_SIGNING_SECRET: z.string().optional(),
@@ -269,7 +282,8 @@ function displayPath(path: readonly PropertyKey[]): string {
   const [root, ...rest] = path;
   const parts = root === 'env' ? rest.map(String) : rest;
   let out = '';
-  for (const p of parts) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
+  for (const p of parts)
+    out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
   return out || '(root)';
 }
 
@@ -302,7 +316,9 @@ function formatIssues(file: string | undefined, issues: z.core.$ZodIssue[]): str
   return `Invalid configuration${source}; ${issues.length} problem(s):\n${lines.join('\n')}`;
 }
 
-function compact<T extends Record<string, unknown>>(obj: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+function compact<T extends Record<string, unknown>>(
+  obj: T,
+): { [K in keyof T]?: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as never;
 }
 

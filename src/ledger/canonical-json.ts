@@ -21,6 +21,7 @@ export function canonicalText(value: unknown): string {
       cause: err,
     });
   }
-  if (text === undefined) throw new WardenError('invalid', 'Value cannot be canonicalised as JSON.');
+  if (text === undefined)
+    throw new WardenError('invalid', 'Value cannot be canonicalised as JSON.');
   return text;
 }

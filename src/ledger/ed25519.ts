@@ -64,7 +64,11 @@ export function publicKeyFromPem(pem: string): KeyObject {
  * Verifies an Ed25519 signature. Strict RFC 8032 (rejects non-canonical and malleable signatures);
  * the comparison inside OpenSSL does not depend on where the signature differs. Never throws.
  */
-export function verifyEd25519(publicKey: KeyObject, data: Uint8Array, signature: Uint8Array): boolean {
+export function verifyEd25519(
+  publicKey: KeyObject,
+  data: Uint8Array,
+  signature: Uint8Array,
+): boolean {
   if (signature.length !== 64) return false;
   try {
     return verify(null, data, publicKey, signature);

@@ -6,7 +6,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { toWardenError, WardenError } from '../errors.js';
-import { insertReceipts, lockChainHead, type ReceiptRow, saveSigningKey } from '../storage/receipts.js';
+import {
+  insertReceipts,
+  lockChainHead,
+  type ReceiptRow,
+  saveSigningKey,
+} from '../storage/receipts.js';
 import type { Signer } from './ed25519.js';
 import { assertDraft, type Receipt, type ReceiptDraft, sealReceipt } from './receipt.js';
 
@@ -57,7 +62,12 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
     const rows: ReceiptRow[] = [];
     drafts.forEach((draft, i) => {
       const seq = head.seq + i + 1;
-      const { receipt, body } = sealReceipt({ tenant, seq, prev }, draft, { id: randomUUID(), at }, signer);
+      const { receipt, body } = sealReceipt(
+        { tenant, seq, prev },
+        draft,
+        { id: randomUUID(), at },
+        signer,
+      );
       prev = receipt.digest;
       receipts.push(receipt);
       rows.push({
@@ -83,8 +93,14 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
 
   async function commit(tenant: string, batch: Pending[]): Promise<void> {
     try {
-      const receipts = await knex.transaction((trx) => appendIn(trx, tenant, batch.map((p) => p.draft)));
-      batch.forEach((p, i) => p.resolve(receipts[i] as Receipt));
+      const receipts = await knex.transaction((trx) =>
+        appendIn(
+          trx,
+          tenant,
+          batch.map((p) => p.draft),
+        ),
+      );
+      for (const [i, p] of batch.entries()) p.resolve(receipts[i] as Receipt);
     } catch (err) {
       if (batch.length === 1) return batch[0]?.reject(toWardenError(err));
       // One bad draft must not sink its neighbours: retry each on its own.
@@ -110,7 +126,10 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
           return reject(err);
         }
         let queue = queues.get(tenant);
-        if (!queue) queues.set(tenant, (queue = []));
+        if (!queue) {
+          queue = [];
+          queues.set(tenant, queue);
+        }
         queue.push({ draft, resolve, reject });
         if (!flushing.has(tenant)) flushing.set(tenant, flush(tenant));
       });

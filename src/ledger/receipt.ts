@@ -3,10 +3,21 @@ import { createHash } from 'node:crypto';
 import { canonicalBytes } from './canonical-json.js';
 import type { Signer } from './ed25519.js';
 
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonValue =
+  | string
+  | number
+  | boolean
+  | null
+  | JsonValue[]
+  | { [key: string]: JsonValue };
 
 /** The kinds of receipt; each feature adds its own here, so the set stays closed and greppable. */
-export const receiptKinds = ['tenant.created', 'tenant.updated', 'token.created', 'token.revoked'] as const;
+export const receiptKinds = [
+  'tenant.created',
+  'tenant.updated',
+  'token.created',
+  'token.revoked',
+] as const;
 export type ReceiptKind = (typeof receiptKinds)[number];
 
 /** Fields the ledger owns; a draft cannot set them. */

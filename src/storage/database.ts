@@ -51,7 +51,8 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       ...(schema ? { searchPath: [schema] } : {}),
     });
   } else {
-    if (dataDir) lock = acquireEmbeddedLock(join(dataDir, 'pgdata.lock'), options.purpose ?? 'warden');
+    if (dataDir)
+      lock = acquireEmbeddedLock(join(dataDir, 'pgdata.lock'), options.purpose ?? 'warden');
     knex = knexFactory({
       client: ClientPgLite as unknown as typeof knexFactory.Client,
       connection: dataDir ? { filename: join(dataDir, 'pgdata') } : {},

@@ -14,6 +14,9 @@ const source: Knex.MigrationSource<string> = {
 
 /** Applies every pending migration; returns the names applied. */
 export async function migrate(knex: Knex): Promise<string[]> {
-  const [, applied] = (await knex.migrate.latest({ migrationSource: source })) as [number, string[]];
+  const [, applied] = (await knex.migrate.latest({ migrationSource: source })) as [
+    number,
+    string[],
+  ];
   return applied;
 }

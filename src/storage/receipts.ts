@@ -92,7 +92,11 @@ export async function listReceipts(
   return rows.map((r: ReceiptRow) => ({ ...rowToReceipt(r), seq: Number(r.seq) }));
 }
 
-export async function getReceipt(knex: Knex, tenant: string, id: string): Promise<Receipt | undefined> {
+export async function getReceipt(
+  knex: Knex,
+  tenant: string,
+  id: string,
+): Promise<Receipt | undefined> {
   const row = await knex('receipts').where({ tenant_id: tenant, id }).first(columns);
   return row ? rowToReceipt(row as ReceiptRow) : undefined;
 }
@@ -104,7 +108,10 @@ export async function signingKeysOf(
 ): Promise<Array<{ keyId: string; alg: string; publicKeyPem: string }>> {
   const rows = await knex('signing_keys as k')
     .whereExists(
-      knex('receipts as r').select(knex.raw('1')).where('r.tenant_id', tenant).whereRaw('r.key_id = k.key_id'),
+      knex('receipts as r')
+        .select(knex.raw('1'))
+        .where('r.tenant_id', tenant)
+        .whereRaw('r.key_id = k.key_id'),
     )
     .orderBy('k.created_at')
     .select('k.key_id', 'k.alg', 'k.public_key_pem');

@@ -1,0 +1,30 @@
+/** `/api/v1/export`: the tenant's evidence bundle for a time window. */
+import type { Knex } from 'knex';
+import type { AuthEnv } from '../http/auth.js';
+import { bearerSecurity, createRoute, createRouter, errorResponses, z } from '../http/openapi.js';
+import { exportBundle } from '../ledger/bundle.js';
+import { BundleSchema, isoDate } from './schemas.js';
+
+const route = createRoute({
+  method: 'get',
+  path: '/export',
+  summary: 'Export an evidence bundle',
+  description:
+    'A contiguous slice of the chain covering `[since, until)`; verify it with `warden verify`.',
+  security: bearerSecurity,
+  request: { query: z.object({ since: isoDate.optional(), until: isoDate.optional() }) },
+  responses: {
+    200: { description: 'The bundle', content: { 'application/json': { schema: BundleSchema } } },
+    ...errorResponses,
+  },
+});
+
+export function exportApi(knex: Knex) {
+  return createRouter<AuthEnv>().openapi(route, async (c) => {
+    const { since, until } = c.req.valid('query');
+    const { tenant } = c.get('principal');
+    const bundle = await exportBundle(knex, tenant, { since, until });
+    c.header('Content-Disposition', `attachment; filename="warden-evidence-${tenant}.json"`);
+    return c.json(bundle, 200);
+  });
+}

@@ -1,0 +1,30 @@
+/** `warden verify`: checks an evidence bundle offline; prints each check; exit 1 on any failure. */
+import { readFile } from 'node:fs/promises';
+import { Command } from 'commander';
+import { WardenError } from '../../errors.js';
+import { verifyBundle } from '../../ledger/verify-bundle.js';
+import { ExitCode, type Io } from '../output.js';
+
+export function verifyCommand(io: Io): Command {
+  return new Command('verify')
+    .description('verify an evidence bundle offline (signatures, digests, seq, chain, tenant)')
+    .argument('<bundle>', 'bundle file written by warden export')
+    .action(async (file: string) => {
+      let bundle: unknown;
+      try {
+        bundle = JSON.parse(await readFile(file, 'utf8'));
+      } catch (err) {
+        const why =
+          (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'is not valid JSON';
+        throw new WardenError('invalid', `${file} ${why}.`, { cause: err });
+      }
+      const report = verifyBundle(bundle, {
+        onProgress: (done, total) => io.err(`  verified ${done}/${total} receipts…`),
+      });
+      io.out(`Verifying ${file}`);
+      for (const check of report.checks)
+        io.out(`  ${check.ok ? '✓' : '✗'} ${check.name.padEnd(10)} ${check.detail}`);
+      io.out(report.ok ? 'OK: every check passed.' : 'FAILED: the bundle does not verify.');
+      if (!report.ok) throw new ExitCode(1);
+    });
+}

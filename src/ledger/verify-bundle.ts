@@ -1,0 +1,190 @@
+/**
+ * Verify-bundle: checks an evidence bundle offline — format, keys, tenant, digests, signatures, `seq`
+ * continuity and `prev` links — and reports each check with its first failure, naming the receipt.
+ */
+import type { KeyObject } from 'node:crypto';
+import { bundleFormat } from './bundle.js';
+import { canonicalBytes } from './canonical-json.js';
+import { keyIdOf, publicKeyFromPem, verifyEd25519 } from './ed25519.js';
+import { digestOf } from './receipt.js';
+
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  /** What was checked, or the first failure, precisely. */
+  detail: string;
+  failures: number;
+}
+
+export interface VerifyOptions {
+  /** Called every `progressEvery` receipts. */
+  onProgress?: (done: number, total: number) => void;
+  /** @defaultValue 10000 */
+  progressEvery?: number;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  checks: CheckResult[];
+}
+
+class Check {
+  failures = 0;
+  first: string | undefined;
+  constructor(readonly name: string) {}
+  fail(detail: string) {
+    this.failures++;
+    this.first ??= detail;
+  }
+  result(okDetail: string): CheckResult {
+    return this.failures === 0
+      ? { name: this.name, ok: true, detail: okDetail, failures: 0 }
+      : {
+          name: this.name,
+          ok: false,
+          detail:
+            this.failures > 1
+              ? `${this.first} (and ${this.failures - 1} more)`
+              : (this.first as string),
+          failures: this.failures,
+        };
+  }
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function label(r: unknown, index: number): string {
+  const p = isObj(r) && isObj(r.payload) ? r.payload : {};
+  const id = typeof p.id === 'string' ? p.id : '?';
+  const seq = typeof p.seq === 'number' ? p.seq : '?';
+  return `receipt ${id} (seq ${seq}, #${index + 1} in bundle)`;
+}
+
+/**
+ * @example
+ * const report = verifyBundle(JSON.parse(readFileSync('bundle.json', 'utf8')));
+ * if (!report.ok) process.exitCode = 1;
+ */
+export function verifyBundle(bundle: unknown, options: VerifyOptions = {}): VerifyReport {
+  const format = new Check('format');
+  if (!isObj(bundle)) {
+    format.fail('the bundle is not a JSON object');
+    return { ok: false, checks: [format.result('')] };
+  }
+  if (bundle.format !== bundleFormat)
+    format.fail(`format is ${JSON.stringify(bundle.format)}, expected "${bundleFormat}"`);
+  if (typeof bundle.tenant !== 'string') format.fail('tenant is missing');
+  if (!Array.isArray(bundle.receipts)) format.fail('receipts is not an array');
+  if (!Array.isArray(bundle.keys)) format.fail('keys is not an array');
+  const receipts: unknown[] = Array.isArray(bundle.receipts) ? bundle.receipts : [];
+  const tenant = bundle.tenant as string;
+  const checks = [
+    format.result(`${bundleFormat}, tenant ${tenant}, ${receipts.length} receipt(s)`),
+  ];
+  if (!checks[0]?.ok) return { ok: false, checks };
+
+  const keysCheck = new Check('keys');
+  const keys = new Map<string, KeyObject>();
+  for (const [i, k] of (bundle.keys as unknown[]).entries()) {
+    if (!isObj(k) || typeof k.keyId !== 'string' || typeof k.publicKeyPem !== 'string') {
+      keysCheck.fail(`key #${i + 1} lacks keyId or publicKeyPem`);
+      continue;
+    }
+    try {
+      const pub = publicKeyFromPem(k.publicKeyPem);
+      if (pub.asymmetricKeyType !== 'ed25519') keysCheck.fail(`key ${k.keyId} is not Ed25519`);
+      else if (keyIdOf(pub) !== k.keyId)
+        keysCheck.fail(`key ${k.keyId} has id ${keyIdOf(pub)} by its public key`);
+      else keys.set(k.keyId, pub);
+    } catch {
+      keysCheck.fail(`key ${k.keyId} is not a PEM public key`);
+    }
+  }
+  checks.push(keysCheck.result(`${keys.size} Ed25519 key(s), ids match their public keys`));
+
+  const shape = new Check('shape');
+  const tenantCheck = new Check('tenant');
+  const digests = new Check('digests');
+  const signatures = new Check('signatures');
+  const sequence = new Check('sequence');
+  const chain = new Check('chain');
+  const ids = new Set<string>();
+  let prevSeq: number | undefined;
+  let prevDigest: string | undefined;
+  let firstSeq: number | undefined;
+  const every = options.progressEvery ?? 10_000;
+
+  receipts.forEach((r, i) => {
+    if (i > 0 && i % every === 0) options.onProgress?.(i, receipts.length);
+    const name = label(r, i);
+    const p = isObj(r) && isObj(r.payload) ? r.payload : undefined;
+    const sig = isObj(r) && isObj(r.signature) ? r.signature : undefined;
+    if (!isObj(r) || !p || !sig || typeof r.digest !== 'string' || typeof p.seq !== 'number') {
+      shape.fail(`${name} lacks payload, digest, signature or seq`);
+      prevSeq = undefined;
+      prevDigest = undefined;
+      return;
+    }
+    if (typeof p.id !== 'string' || ids.has(p.id))
+      shape.fail(`${name} has a missing or repeated id`);
+    else ids.add(p.id);
+
+    if (p.tenant !== tenant)
+      tenantCheck.fail(`${name} belongs to tenant ${JSON.stringify(p.tenant)}, not ${tenant}`);
+
+    let bytes: Buffer | undefined;
+    try {
+      bytes = canonicalBytes(p);
+    } catch {
+      digests.fail(`${name}: payload cannot be canonicalised`);
+    }
+    if (bytes) {
+      const actual = digestOf(bytes);
+      if (actual !== r.digest)
+        digests.fail(`${name}: payload hashes to ${actual}, the receipt says ${r.digest}`);
+      const key = typeof sig.keyId === 'string' ? keys.get(sig.keyId) : undefined;
+      if (sig.alg !== 'Ed25519')
+        signatures.fail(`${name}: algorithm ${String(sig.alg)} is not Ed25519`);
+      else if (!key) signatures.fail(`${name}: signed by unknown key ${String(sig.keyId)}`);
+      else if (
+        typeof sig.sig !== 'string' ||
+        !verifyEd25519(key, bytes, Buffer.from(sig.sig, 'base64url'))
+      ) {
+        signatures.fail(`${name}: Ed25519 signature does not verify over the payload bytes`);
+      }
+    }
+
+    if (prevSeq === undefined) {
+      firstSeq ??= p.seq;
+      if (p.seq === 1 && p.prev !== null)
+        chain.fail(`${name}: the first receipt of the chain must have prev null`);
+    } else if (p.seq !== prevSeq + 1) {
+      sequence.fail(
+        p.seq > prevSeq + 1
+          ? `${name}: expected seq ${prevSeq + 1}; ${p.seq - prevSeq - 1} receipt(s) missing`
+          : `${name}: seq ${p.seq} follows seq ${prevSeq} (out of order or repeated)`,
+      );
+    } else if (p.prev !== prevDigest) {
+      chain.fail(`${name}: prev is ${String(p.prev)}, but seq ${prevSeq} has digest ${prevDigest}`);
+    }
+    prevSeq = p.seq;
+    prevDigest = r.digest;
+  });
+  if (receipts.length >= every) options.onProgress?.(receipts.length, receipts.length);
+
+  const n = receipts.length;
+  checks.push(
+    shape.result(`${n} receipt(s) well-formed with unique ids`),
+    tenantCheck.result(`every receipt belongs to ${tenant}`),
+    digests.result(`${n}/${n} digests match SHA-256 of the RFC 8785 payload bytes`),
+    signatures.result(`${n}/${n} Ed25519 signatures valid`),
+    sequence.result(n === 0 ? 'no receipts' : `seq ${firstSeq}..${prevSeq} with no gap`),
+    chain.result(
+      firstSeq === 1 || n === 0
+        ? 'every prev links to the previous digest, from the chain start'
+        : `every prev links to the previous digest (slice starts at seq ${firstSeq})`,
+    ),
+  );
+  return { ok: checks.every((c) => c.ok), checks };
+}

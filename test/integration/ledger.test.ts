@@ -1,0 +1,59 @@
+import { expect, it } from 'vitest';
+import { exportBundle } from '../../src/ledger/bundle.js';
+import { verifyBundle } from '../../src/ledger/verify-bundle.js';
+import { createTestLedger, describeEngines } from '../helpers/database.js';
+
+describeEngines('ledger', ({ db }) => {
+  it('chains receipts per tenant from seq 1 with prev links', async () => {
+    const { ledger } = await createTestLedger(db(), ['chain-a', 'chain-b']);
+    const a1 = await ledger.append('chain-a', { kind: 'tenant.updated', data: { n: 1 } });
+    const b1 = await ledger.append('chain-b', { kind: 'tenant.updated', data: { n: 1 } });
+    const a2 = await ledger.append('chain-a', { kind: 'tenant.updated', data: { n: 2 } });
+    expect([a1.payload.seq, b1.payload.seq, a2.payload.seq]).toEqual([1, 1, 2]);
+    expect(a1.payload.prev).toBeNull();
+    expect(a2.payload.prev).toBe(a1.digest);
+  });
+
+  it('keeps 1,000 receipts from 20 concurrent callers gap-free and verifiable', async () => {
+    const { ledger } = await createTestLedger(db(), ['busy']);
+    await Promise.all(
+      Array.from({ length: 20 }, async (_, caller) => {
+        for (let i = 0; i < 50; i++) {
+          await ledger.append('busy', { kind: 'tenant.updated', data: { caller, i } });
+        }
+      }),
+    );
+    const bundle = await exportBundle(db().knex, 'busy');
+    expect(bundle.receipts.map((r) => r.payload.seq)).toEqual(
+      Array.from({ length: 1000 }, (_, i) => i + 1),
+    );
+    expect(verifyBundle(bundle).ok).toBe(true);
+  });
+
+  it('refuses UPDATE, DELETE and TRUNCATE on receipts at the database', async () => {
+    const { ledger } = await createTestLedger(db(), ['immutable']);
+    const r = await ledger.append('immutable', { kind: 'tenant.updated' });
+    const receipts = () => db().knex('receipts').where({ id: r.payload.id });
+    await expect(receipts().update({ kind: 'x' })).rejects.toThrow(/append-only: UPDATE/);
+    await expect(receipts().delete()).rejects.toThrow(/append-only: DELETE/);
+    await expect(db().knex.raw('truncate receipts cascade')).rejects.toThrow(/append-only/);
+    expect((await receipts().first())?.kind).toBe('tenant.updated');
+  });
+
+  it('rejects a receipt for an unknown tenant with not_found and keeps other appends', async () => {
+    const { ledger } = await createTestLedger(db(), ['known']);
+    const [bad, good] = await Promise.allSettled([
+      ledger.append('ghost', { kind: 'tenant.updated' }),
+      ledger.append('known', { kind: 'tenant.updated' }),
+    ]);
+    expect(bad.status === 'rejected' && bad.reason.code).toBe('not_found');
+    expect(good.status).toBe('fulfilled');
+  });
+
+  it('does not let a draft override ledger-owned fields', async () => {
+    const { ledger } = await createTestLedger(db(), ['owned']);
+    await expect(
+      ledger.append('owned', { kind: 'tenant.updated', data: { seq: 99 } }),
+    ).rejects.toThrow(/set by the ledger/);
+  });
+});
