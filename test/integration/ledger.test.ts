@@ -57,3 +57,51 @@ describeEngines('ledger', ({ db }) => {
     ).rejects.toThrow(/set by the ledger/);
   });
 });
+
+describeEngines('ledger batching', ({ db }) => {
+  it('commits appends that arrive while the last batch is committing', async () => {
+    const { ledger } = await createTestLedger(db(), ['late']);
+    const knex = db().knex;
+    for (let round = 0; round < 5; round++) {
+      // Fire the second append exactly while the first one's INSERT is on its way to the database.
+      const second = new Promise<unknown>((resolve) => {
+        const onQuery = (q: { sql: string }) => {
+          if (!q.sql.startsWith('insert into "receipts"')) return;
+          knex.off('query', onQuery);
+          resolve(ledger.append('late', { kind: 'tenant.updated', data: { round, late: true } }));
+        };
+        knex.on('query', onQuery);
+      });
+      const first = ledger.append('late', { kind: 'tenant.updated', data: { round } });
+      const settled = await Promise.race([
+        Promise.all([first, second]).then(() => 'committed'),
+        new Promise((resolve) => setTimeout(() => resolve('lost'), 3000)),
+      ]);
+      expect(settled).toBe('committed');
+    }
+    const bundle = await exportBundle(knex, 'late');
+    expect(bundle.receipts).toHaveLength(10);
+    expect(verifyBundle(bundle).ok).toBe(true);
+  });
+
+  it('reseals under the lock when another writer moved the head', async () => {
+    const one = await createTestLedger(db(), ['shared']);
+    const two = await createTestLedger(db(), ['shared']);
+    const rounds = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        Promise.all(
+          Array.from({ length: 100 }, (_, j) =>
+            (i % 2 ? one : two).ledger.append('shared', { kind: 'tenant.updated', data: { i, j } }),
+          ),
+        ),
+      ),
+    );
+    expect(rounds.flat()).toHaveLength(600);
+    const bundle = await exportBundle(db().knex, 'shared');
+    expect(bundle.receipts.map((r) => r.payload.seq)).toEqual(
+      Array.from({ length: 600 }, (_, i) => i + 1),
+    );
+    expect(bundle.keys).toHaveLength(2);
+    expect(verifyBundle(bundle).ok).toBe(true);
+  });
+});
