@@ -16,7 +16,15 @@ export type Tier = (typeof tiers)[number];
 export const tokenScopes = ['ingest', 'read', 'admin'] as const;
 export type TokenScope = (typeof tokenScopes)[number];
 
-const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** The folder holding package.json, from the sources (src/) or the build (dist/src/). */
+function findPackageRoot(from: string): string {
+  for (let dir = from; dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(resolve(dir, 'package.json'))) return dir;
+  }
+  return from;
+}
+
+const packageRoot = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
 /** The config used when neither `WARDEN_CONFIG` nor `./warden.yaml` exists. */
 export const exampleConfigPath = resolve(packageRoot, 'examples/warden.yaml');
 
@@ -107,53 +115,62 @@ const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
 function rootSchema(ctx: ParseContext) {
   const port = z.coerce.number().int().min(0).max(65535);
-  return z
-    .object({
-      file: z.looseObject({ tenants: z.array(tenantSchema(ctx)).default([]) }),
-      env: z.object({
-        PORT: port.default(3000),
-        HOST: z.string().min(1).default('127.0.0.1'),
-        DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
-        REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
-        WARDEN_DATA_DIR: z.string().min(1).default('.warden'),
-        WARDEN_ADMIN_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
-        WARDEN_SIGNING_KEY: z
-          .string()
-          .includes('PRIVATE KEY', { message: 'expected a PEM private key' })
-          .optional(),
-        LOG_LEVEL: z.enum(logLevels).default('info'),
-        CHROMIUM_PATH: z.string().optional(),
-        SLACK_SIGNING_SECRET: z.string().optional(),
-        SLACK_BOT_TOKEN: z.string().optional(),
-        SLACK_API_URL: z.url().optional(),
-        TEAMS_APP_ID: z.string().optional(),
-        TEAMS_APP_PASSWORD: z.string().optional(),
-      }),
-    })
-    .superRefine(({ file }, check) => {
-      const seen = new Set<string>();
-      file.tenants.forEach((t, i) => {
-        if (seen.has(t.id)) {
-          check.addIssue({
-            code: 'custom',
-            path: ['file', 'tenants', i, 'id'],
-            message: `tenant id "${t.id}" is declared twice. Fix: give each tenant a unique id.`,
-          });
-        }
-        seen.add(t.id);
-        const names = new Set<string>();
-        t.tokens.forEach((tok, j) => {
-          if (names.has(tok.name)) {
-            check.addIssue({
-              code: 'custom',
-              path: ['file', 'tenants', i, 'tokens', j, 'name'],
-              message: `token name "${tok.name}" is used twice in tenant ${t.id}. Fix: rename one.`,
-            });
-          }
-          names.add(tok.name);
-        });
-      });
+  return z.object({
+    file: z.looseObject({ tenants: z.array(tenantSchema(ctx)).default([]) }),
+    env: z.object({
+      PORT: port.default(3000),
+      HOST: z.string().min(1).default('127.0.0.1'),
+      DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+      REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+      WARDEN_DATA_DIR: z.string().min(1).default('.warden'),
+      WARDEN_ADMIN_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
+      WARDEN_SIGNING_KEY: z
+        .string()
+        .includes('PRIVATE KEY', { message: 'expected a PEM private key' })
+        .optional(),
+      LOG_LEVEL: z.enum(logLevels).default('info'),
+      CHROMIUM_PATH: z.string().optional(),
+      SLACK_SIGNING_SECRET: z.string().optional(),
+      SLACK_BOT_TOKEN: z.string().optional(),
+      SLACK_API_URL: z.url().optional(),
+      TEAMS_APP_ID: z.string().optional(),
+      TEAMS_APP_PASSWORD: z.string().optional(),
+    }),
+  });
+}
+
+/**
+ * Duplicate ids and token names, found on the raw input so they are reported even when other
+ * problems stop zod before its refinements.
+ */
+function duplicateIssues(file: unknown): z.core.$ZodIssue[] {
+  const issues: z.core.$ZodIssue[] = [];
+  const add = (path: (string | number)[], message: string) =>
+    issues.push({ code: 'custom', path: ['file', ...path], message, input: undefined });
+  const tenants = (file as { tenants?: unknown })?.tenants;
+  if (!Array.isArray(tenants)) return issues;
+  const ids = new Set<unknown>();
+  tenants.forEach((t: { id?: unknown; tokens?: unknown }, i) => {
+    if (typeof t?.id === 'string' && ids.has(t.id)) {
+      add(
+        ['tenants', i, 'id'],
+        `tenant id "${t.id}" is declared twice. Fix: give each tenant a unique id.`,
+      );
+    }
+    ids.add(t?.id);
+    if (!Array.isArray(t?.tokens)) return;
+    const names = new Set<unknown>();
+    t.tokens.forEach((tok: { name?: unknown }, j) => {
+      if (typeof tok?.name === 'string' && names.has(tok.name)) {
+        add(
+          ['tenants', i, 'tokens', j, 'name'],
+          `token name "${tok.name}" is used twice in tenant ${String(t.id)}. Fix: rename one.`,
+        );
+      }
+      names.add(tok?.name);
     });
+  });
+  return issues;
 }
 
 type Parsed = z.output<ReturnType<typeof rootSchema>>;
@@ -209,10 +226,12 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (options.dataDir !== undefined) envInput.WARDEN_DATA_DIR = options.dataDir;
   for (const [k, v] of Object.entries(envInput)) if (v === '') delete envInput[k];
 
-  const result = rootSchema(ctx).safeParse({ file: file ?? {}, env: envInput });
-  if (!result.success) {
-    throw new WardenError('config_invalid', formatIssues(configFile, result.error.issues), {
-      details: result.error.issues.map((i) => ({ path: displayPath(i.path), message: i.message })),
+  const input = { file: file ?? {}, env: envInput };
+  const result = rootSchema(ctx).safeParse(input);
+  const issues = [...duplicateIssues(input.file), ...(result.error?.issues ?? [])];
+  if (!result.success || issues.length > 0) {
+    throw new WardenError('config_invalid', formatIssues(configFile, issues, input), {
+      details: issues.map((i) => ({ path: displayPath(i.path), message: i.message })),
     });
   }
   const { file: f, env: e } = result.data;
@@ -287,14 +306,20 @@ function displayPath(path: readonly PropertyKey[]): string {
   return out || '(root)';
 }
 
-function fixFor(issue: z.core.$ZodIssue): string {
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) value = (value as Record<PropertyKey, unknown> | undefined)?.[key];
+  return value;
+}
+
+function fixFor(issue: z.core.$ZodIssue, input: unknown): string {
   if (issue.message.includes('Fix:')) return '';
   const where = displayPath(issue.path);
   switch (issue.code) {
     case 'invalid_value':
       return ` Fix: use one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}.`;
     case 'invalid_type':
-      return issue.input === undefined
+      return valueAt(input, issue.path) === undefined
         ? ` Fix: add ${where}.`
         : ` Fix: give ${where} a value of type ${issue.expected}.`;
     case 'invalid_format':
@@ -307,11 +332,15 @@ function fixFor(issue: z.core.$ZodIssue): string {
   }
 }
 
-function formatIssues(file: string | undefined, issues: z.core.$ZodIssue[]): string {
+function formatIssues(
+  file: string | undefined,
+  issues: z.core.$ZodIssue[],
+  input: unknown,
+): string {
   const source = file ? ` (config file ${file} and environment)` : ' (environment)';
   const lines = issues.map((i) => {
     const where = i.path[0] === 'env' ? `environment ${displayPath(i.path)}` : displayPath(i.path);
-    return `  - ${where}: ${i.message}.${fixFor(i)}`.replace('..', '.');
+    return `  - ${where}: ${i.message}.${fixFor(i, input)}`.replace('..', '.');
   });
   return `Invalid configuration${source}; ${issues.length} problem(s):\n${lines.join('\n')}`;
 }

@@ -13,6 +13,7 @@ export function canonicalBytes(value: unknown): Buffer {
 }
 
 export function canonicalText(value: unknown): string {
+  assertJson(value, '$');
   let text: string | undefined;
   try {
     text = canonicalize(value);
@@ -24,4 +25,36 @@ export function canonicalText(value: unknown): string {
   if (text === undefined)
     throw new WardenError('invalid', 'Value cannot be canonicalised as JSON.');
   return text;
+}
+
+/** Rejects what `canonicalize` would silently drop or mangle: functions, symbols, Maps, class instances. */
+function assertJson(value: unknown, path: string): void {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return;
+    case 'number':
+      if (!Number.isFinite(value)) throw notJson(path, String(value));
+      return;
+    case 'object':
+      if (value === null) return;
+      if (Array.isArray(value)) {
+        value.forEach((v, i) => assertJson(v, `${path}[${i}]`));
+        return;
+      }
+      if (
+        Object.getPrototypeOf(value) !== Object.prototype &&
+        Object.getPrototypeOf(value) !== null
+      ) {
+        throw notJson(path, value.constructor?.name ?? 'object');
+      }
+      for (const [k, v] of Object.entries(value)) assertJson(v, `${path}.${k}`);
+      return;
+    default:
+      throw notJson(path, typeof value);
+  }
+}
+
+function notJson(path: string, what: string): WardenError {
+  return new WardenError('invalid', `Value cannot be canonicalised as JSON: ${what} at ${path}.`);
 }

@@ -52,6 +52,10 @@ class Check {
 }
 
 type Obj = Record<string, unknown>;
+const isSeq = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 1;
+/** An Ed25519 signature in canonical base64url: 64 bytes, 86 characters, no padding. */
+const isSig = (v: unknown): v is string =>
+  typeof v === 'string' && /^[A-Za-z0-9_-]{85}[AQgw]$/.test(v);
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function label(r: unknown, index: number): string {
@@ -93,8 +97,9 @@ export function verifyBundle(bundle: unknown, options: VerifyOptions = {}): Veri
     }
     try {
       const pub = publicKeyFromPem(k.publicKeyPem);
-      if (pub.asymmetricKeyType !== 'ed25519') keysCheck.fail(`key ${k.keyId} is not Ed25519`);
-      else if (keyIdOf(pub) !== k.keyId)
+      if (k.alg !== 'Ed25519' || pub.asymmetricKeyType !== 'ed25519') {
+        keysCheck.fail(`key ${k.keyId} is not Ed25519`);
+      } else if (keyIdOf(pub) !== k.keyId)
         keysCheck.fail(`key ${k.keyId} has id ${keyIdOf(pub)} by its public key`);
       else keys.set(k.keyId, pub);
     } catch {
@@ -114,13 +119,15 @@ export function verifyBundle(bundle: unknown, options: VerifyOptions = {}): Veri
   let prevDigest: string | undefined;
   let firstSeq: number | undefined;
   const every = options.progressEvery ?? 10_000;
+  // An export without a lower bound covers the chain from its start.
+  const fullChain = isObj(bundle.range) && bundle.range.since === null;
 
   receipts.forEach((r, i) => {
     if (i > 0 && i % every === 0) options.onProgress?.(i, receipts.length);
     const name = label(r, i);
     const p = isObj(r) && isObj(r.payload) ? r.payload : undefined;
     const sig = isObj(r) && isObj(r.signature) ? r.signature : undefined;
-    if (!isObj(r) || !p || !sig || typeof r.digest !== 'string' || typeof p.seq !== 'number') {
+    if (!isObj(r) || !p || !sig || typeof r.digest !== 'string' || !isSeq(p.seq)) {
       shape.fail(`${name} lacks payload, digest, signature or seq`);
       prevSeq = undefined;
       prevDigest = undefined;
@@ -147,15 +154,17 @@ export function verifyBundle(bundle: unknown, options: VerifyOptions = {}): Veri
       if (sig.alg !== 'Ed25519')
         signatures.fail(`${name}: algorithm ${String(sig.alg)} is not Ed25519`);
       else if (!key) signatures.fail(`${name}: signed by unknown key ${String(sig.keyId)}`);
-      else if (
-        typeof sig.sig !== 'string' ||
-        !verifyEd25519(key, bytes, Buffer.from(sig.sig, 'base64url'))
-      ) {
+      else if (!isSig(sig.sig) || !verifyEd25519(key, bytes, Buffer.from(sig.sig, 'base64url'))) {
         signatures.fail(`${name}: Ed25519 signature does not verify over the payload bytes`);
       }
     }
 
     if (prevSeq === undefined) {
+      if (firstSeq === undefined && fullChain && p.seq !== 1) {
+        sequence.fail(
+          `${name}: a full export must start at seq 1; ${p.seq - 1} receipt(s) missing`,
+        );
+      }
       firstSeq ??= p.seq;
       if (p.seq === 1 && p.prev !== null)
         chain.fail(`${name}: the first receipt of the chain must have prev null`);

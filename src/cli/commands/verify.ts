@@ -10,13 +10,19 @@ export function verifyCommand(io: Io): Command {
     .description('verify an evidence bundle offline (signatures, digests, seq, chain, tenant)')
     .argument('<bundle>', 'bundle file written by warden export')
     .action(async (file: string) => {
+      let text: string;
+      try {
+        text = await readFile(file, 'utf8');
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        const why = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? 'error'})`;
+        throw new WardenError('invalid', `${file} ${why}.`, { cause: err });
+      }
       let bundle: unknown;
       try {
-        bundle = JSON.parse(await readFile(file, 'utf8'));
+        bundle = JSON.parse(text);
       } catch (err) {
-        const why =
-          (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'is not valid JSON';
-        throw new WardenError('invalid', `${file} ${why}.`, { cause: err });
+        throw new WardenError('invalid', `${file} is not valid JSON.`, { cause: err });
       }
       const report = verifyBundle(bundle, {
         onProgress: (done, total) => io.err(`  verified ${done}/${total} receipts…`),
