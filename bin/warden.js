@@ -1,13 +1,7 @@
 #!/usr/bin/env node
-// The `warden` command. Runs the TypeScript sources through tsx's loader (no build step needed);
-// `npm run build` output in dist/ is used instead when present.
-import { existsSync } from 'node:fs';
+// The `warden` command: runs the TypeScript sources through tsx's loader, so no build step is needed.
+// Deployments may run the compiled output instead: `npm run build && node dist/src/cli/main.js`.
+import { register } from 'tsx/esm/api';
 
-const built = new URL('../dist/src/cli/main.js', import.meta.url);
-if (existsSync(built)) {
-  await import(built.href);
-} else {
-  const { register } = await import('tsx/esm/api');
-  register();
-  await import('../src/cli/main.ts');
-}
+register();
+await import('../src/cli/main.ts');

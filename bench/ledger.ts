@@ -1,0 +1,190 @@
+/**
+ * Ledger benchmark: receipts appended and signed per second through `createLedger(...).append`, many
+ * concurrent callers on one tenant, on PostgreSQL (when DATABASE_URL is set), in-memory PGlite and
+ * file-backed PGlite — each beside raw Ed25519 signs/s over messages of the same size.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { canonicalBytes } from '../src/ledger/canonical-json.js';
+import { createSigner, generateSigningKey } from '../src/ledger/ed25519.js';
+import { createLedger, type Ledger } from '../src/ledger/ledger.js';
+import type { ReceiptDraft } from '../src/ledger/receipt.js';
+import { type Database, openDatabase } from '../src/storage/database.js';
+import { type BenchRow, defineBenchmark, type Goal } from './benchmark.js';
+import { createSignCeiling } from './sign-ceiling.js';
+import { median, perSecond, withDeadline } from './stats.js';
+
+/** Receipts per measured run: PostgreSQL's is the goal figure; PGlite, slower, gets half to stay bounded. */
+const receiptsPerRun = { postgres: 20_000, pglite: 10_000 };
+const inFlight = 2_000;
+const warmupReceipts = 2_000;
+const runs = 3;
+const tenant = 'bench';
+const caseDeadlineMs = 45_000;
+
+interface EngineCase {
+  name: string;
+  receiptsPerRun: number;
+  goal?: Goal;
+  /** Why the case cannot run here, if it cannot. */
+  skip?: string;
+  open(): Promise<{ db: Database; cleanup(): Promise<void> }>;
+}
+
+/** A realistic receipt: a tenant change with actor and reason; its body comes to ~300 bytes. */
+function draft(i: number): ReceiptDraft {
+  return {
+    kind: 'tenant.updated',
+    run: `run-${i % 97}`,
+    data: {
+      actor: 'bench@warden.local',
+      change: { field: 'tier', from: 'pro', to: 'enterprise' },
+      reason: 'benchmark: steady ingest from many callers',
+      i,
+    },
+  };
+}
+
+/** `count` appends from `window` concurrent callers, each awaiting its previous append. */
+async function appendMany(ledger: Ledger, count: number, window: number): Promise<number> {
+  let issued = 0;
+  let bodyBytes = 0;
+  const caller = async () => {
+    while (issued < count) {
+      const receipt = await ledger.append(tenant, draft(issued++));
+      if (bodyBytes === 0) bodyBytes = canonicalBytes(receipt.payload).length;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(window, count) }, caller));
+  return bodyBytes;
+}
+
+/** Every append must have landed, gap-free: the figure counts committed receipts only. */
+async function assertCommitted(db: Database, expected: number): Promise<void> {
+  const row = await db
+    .knex('receipts')
+    .where({ tenant_id: tenant })
+    .first<{ n: string | number; top: string | number }>(
+      db.knex.raw('count(*) as n'),
+      db.knex.raw('max(seq) as top'),
+    );
+  if (Number(row?.n) !== expected || Number(row?.top) !== expected) {
+    throw new Error(`expected ${expected} receipts, found ${row?.n} (max seq ${row?.top})`);
+  }
+}
+
+async function measureCase(engine: EngineCase, log: (line: string) => void): Promise<BenchRow> {
+  const { db, cleanup } = await engine.open();
+  const count = engine.receiptsPerRun;
+  try {
+    await db.knex('tenants').insert({ id: tenant, name: tenant, tier: 'enterprise' });
+    const ledger = await createLedger({
+      knex: db.knex,
+      signer: createSigner(generateSigningKey()),
+    });
+    const bodyBytes = await appendMany(ledger, warmupReceipts, inFlight);
+    const ceiling = createSignCeiling(bodyBytes);
+    ceiling.measure(warmupReceipts);
+    const samples = { warden: [] as number[], ceiling: [] as number[] };
+    let appended = warmupReceipts;
+    for (let run = 1; run <= runs; run++) {
+      samples.ceiling.push(ceiling.measure(count));
+      const started = performance.now();
+      await appendMany(ledger, count, inFlight);
+      samples.warden.push(perSecond(count, performance.now() - started));
+      appended += count;
+      await assertCommitted(db, appended);
+      log(`  ${engine.name} run ${run}: ${Math.round(samples.warden.at(-1) ?? 0)} receipts/s`);
+    }
+    await ledger.drain();
+    return {
+      name: engine.name,
+      unit: 'receipts/s',
+      warden: median(samples.warden),
+      ceiling: median(samples.ceiling),
+      ceilingLabel: `Ed25519 signs/s (node:crypto, ${bodyBytes}-byte messages)`,
+      ...(engine.goal ? { goal: engine.goal } : {}),
+      samples,
+      note: `median of ${runs} runs × ${count} receipts, ${inFlight} in flight, one tenant, after ${warmupReceipts} warm-up`,
+    };
+  } finally {
+    await cleanup();
+  }
+}
+
+function engineCases(databaseUrl: string | undefined): EngineCase[] {
+  // A throwaway schema, dropped afterwards, so the bench never touches real data.
+  const schema = `bench_${randomBytes(6).toString('hex')}`;
+  return [
+    {
+      name: 'ledger.postgres',
+      receiptsPerRun: receiptsPerRun.postgres,
+      goal: { op: '>=', value: 15_000 },
+      ...(databaseUrl ? {} : { skip: 'skipped: DATABASE_URL is not set' }),
+      async open() {
+        const db = await openDatabase({ databaseUrl, schema });
+        return {
+          db,
+          async cleanup() {
+            await db.knex.raw('drop schema if exists ?? cascade', [schema]);
+            await db.close();
+          },
+        };
+      },
+    },
+    {
+      name: 'ledger.pglite-memory',
+      receiptsPerRun: receiptsPerRun.pglite,
+      async open() {
+        const db = await openDatabase({});
+        return { db, cleanup: () => db.close() };
+      },
+    },
+    {
+      name: 'ledger.pglite-file',
+      receiptsPerRun: receiptsPerRun.pglite,
+      async open() {
+        const dataDir = await mkdtemp(join(tmpdir(), 'warden-bench-ledger-'));
+        const db = await openDatabase({ dataDir, purpose: 'warden bench' });
+        return {
+          db,
+          async cleanup() {
+            await db.close();
+            await rm(dataDir, { recursive: true, force: true });
+          },
+        };
+      },
+    },
+  ];
+}
+
+export const ledgerBenchmark = defineBenchmark({
+  name: 'ledger',
+  description: 'receipts appended and signed per second vs raw Ed25519 signs per second',
+  async run({ databaseUrl, log }) {
+    const rows: BenchRow[] = [];
+    for (const engine of engineCases(databaseUrl)) {
+      const base = {
+        name: engine.name,
+        unit: 'receipts/s',
+        warden: null,
+        ceiling: null,
+        ceilingLabel: 'Ed25519 signs/s',
+        ...(engine.goal ? { goal: engine.goal } : {}),
+      };
+      if (engine.skip) {
+        rows.push({ ...base, note: engine.skip });
+        continue;
+      }
+      log(`ledger: ${engine.name}`);
+      try {
+        rows.push(await withDeadline(measureCase(engine, log), caseDeadlineMs, engine.name));
+      } catch (err) {
+        rows.push({ ...base, error: (err as Error).message });
+      }
+    }
+    return rows;
+  },
+});
