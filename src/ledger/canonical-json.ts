@@ -39,7 +39,7 @@ function assertJson(value: unknown, path: string): void {
     case 'object':
       if (value === null) return;
       if (Array.isArray(value)) {
-        value.forEach((v, i) => assertJson(v, `${path}[${i}]`));
+        for (const [i, v] of value.entries()) assertJson(v, `${path}[${i}]`);
         return;
       }
       if (
