@@ -8,6 +8,7 @@ import ClientPgLite from 'knex-pglite';
 import { WardenError } from '../errors.js';
 import { acquireEmbeddedLock, type EmbeddedLock } from './embedded-lock.js';
 import { migrate } from './migrate.js';
+import { initEmbeddedDataDir } from './pglite-init.js';
 
 export type Engine = 'pglite' | 'postgres';
 
@@ -51,8 +52,21 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       ...(schema ? { searchPath: [schema] } : {}),
     });
   } else {
-    if (dataDir)
+    if (dataDir) {
       lock = acquireEmbeddedLock(join(dataDir, 'pgdata.lock'), options.purpose ?? 'warden');
+      try {
+        await initEmbeddedDataDir(join(dataDir, 'pgdata'));
+      } catch (err) {
+        lock.release();
+        throw new WardenError(
+          'not_ready',
+          `Could not create the embedded database: ${describe(err)}`,
+          {
+            cause: err,
+          },
+        );
+      }
+    }
     knex = knexFactory({
       client: ClientPgLite as unknown as typeof knexFactory.Client,
       connection: dataDir ? { filename: join(dataDir, 'pgdata') } : {},
