@@ -76,6 +76,7 @@ export function createApp(deps: AppDeps) {
   api.route('/', exportApi(db.knex));
   api.doc31('/openapi.json', {
     openapi: '3.1.0',
+    servers: [{ url: '/api/v1' }],
     info: {
       title: 'Warden API',
       version: '1',

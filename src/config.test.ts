@@ -138,6 +138,21 @@ describe('loadConfig', () => {
     expect(lines).toHaveLength(expected.length);
   });
 
+  it('reports a missing env var even in a tenant that has another problem', () => {
+    const cwd = tempDir(
+      [
+        'tenants:',
+        '  - id: acme',
+        '    tier: platinum',
+        '    tokens:',
+        '      - { name: bot, scope: read, value: env:ACME_BOT_TOKEN }',
+      ].join('\n'),
+    );
+    const err = thrownBy(() => loadConfig({ env: {}, cwd }));
+    expect(err.message).toMatch(/tenants\[0\]\.tier: .*Fix:/);
+    expect(err.message).toMatch(/tenants\[0\]\.tokens\[0\]\.value: .*ACME_BOT_TOKEN.*Fix:/);
+  });
+
   it('does not tell the user to add PORT when PORT is set but not a number', () => {
     const err = thrownBy(() => loadConfig({ env: { PORT: 'eighty' }, cwd: tempDir('{}\n') }));
     const line = err.message.split('\n').find((l) => l.includes('environment PORT'));
@@ -226,7 +241,7 @@ describe('loadConfig', () => {
         '  - id: acme',
         '    tokens:',
         `      - { name: inline, scope: read, value: ${secretToken} }`,
-        '      - { name: demo, scope: read, loopbackOnly: true, value: wdn_demo_value }',
+        '      - { name: demo, scope: read, loopbackOnly: true, value: wdn_demo_value_0123456 }',
       ].join('\n'),
     );
     const config = loadConfig({ env: {}, cwd });
@@ -238,12 +253,38 @@ describe('loadConfig', () => {
     expect(config.tenants[0]?.tokens[1]?.loopbackOnly).toBe(true);
   });
 
+  it('rejects a token shorter than 16 characters, naming its length but not its value', () => {
+    const cwd = tempDir(
+      'tenants: [{ id: acme, tokens: [{ name: weak, scope: read, value: hunter2 }] }]',
+    );
+    const err = thrownBy(() => loadConfig({ env: {}, cwd }));
+    expect(err.message).toContain(
+      'tenants[0].tokens[0].value: a token must have 16 to 512 characters',
+    );
+    expect(err.message).not.toContain('hunter2');
+  });
+
+  it('rejects one token value shared by two tenants', () => {
+    const cwd = tempDir(
+      [
+        'tenants:',
+        '  - { id: acme, tokens: [{ name: a, scope: read, value: env:SHARED }] }',
+        '  - { id: globex, tokens: [{ name: b, scope: admin, value: env:SHARED }] }',
+      ].join('\n'),
+    );
+    const err = thrownBy(() => loadConfig({ env: { SHARED: secretToken }, cwd }));
+    expect(err.message).toContain(
+      'tenants[1].tokens[0].value: this token value is also used by tenant acme token a',
+    );
+    expect(err.message).not.toContain(secretToken);
+  });
+
   it('returns a deep-frozen config that throws on assignment', () => {
     const cwd = tempDir(
       [
         'tenants:',
         '  - id: acme',
-        '    tokens: [{ name: demo, scope: read, loopbackOnly: true, value: wdn_demo }]',
+        '    tokens: [{ name: demo, scope: read, loopbackOnly: true, value: wdn_demo_0123456789ab }]',
         '    plugins: { http: { allowedHosts: [ingest.internal] } }',
       ].join('\n'),
     );

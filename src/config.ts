@@ -31,34 +31,30 @@ export const exampleConfigPath = resolve(packageRoot, 'examples/warden.yaml');
 interface ParseContext {
   env: Record<string, string | undefined>;
   baseDir: string;
-  warnings: string[];
 }
 
-/** A secret written as `env:NAME` (read from the environment) or, with a warning, as a literal. */
-function secretRef(ctx: ParseContext, label: string, opts: { literalAllowed?: boolean } = {}) {
-  return z
-    .string()
-    .min(1)
-    .transform((raw, check): Secret => {
-      if (raw.startsWith('env:')) {
-        const name = raw.slice(4);
-        const value = ctx.env[name];
-        if (value === undefined || value === '') {
-          check.addIssue({
-            code: 'custom',
-            message: `environment variable ${name} is not set. Fix: export ${name}=<value> before starting Warden.`,
-          });
-          return z.NEVER;
-        }
-        return new Secret(value, raw);
-      }
-      if (!opts.literalAllowed) {
-        ctx.warnings.push(
-          `${label} is written inline; reference it as env:NAME so the secret never lands in a file`,
-        );
-      }
-      return new Secret(raw, 'literal');
+/**
+ * A secret written as `env:NAME` (read from the environment) or as a literal (warned about at load,
+ * unless it is a loopback-only demo value).
+ */
+function resolveSecret(
+  ctx: ParseContext,
+  raw: string,
+  check: z.core.$RefinementCtx,
+  literalSource: 'literal' | 'demo' = 'literal',
+): Secret {
+  if (!raw.startsWith('env:')) return new Secret(raw, literalSource);
+  const name = raw.slice(4);
+  const value = ctx.env[name];
+  if (value === undefined || value === '') {
+    check.addIssue({
+      code: 'custom',
+      path: ['value'],
+      message: `environment variable ${name} is not set. Fix: export ${name}=<value> before starting Warden.`,
     });
+    return new Secret('', raw);
+  }
+  return new Secret(value, raw);
 }
 
 function relativePath(ctx: ParseContext) {
@@ -69,13 +65,27 @@ function relativePath(ctx: ParseContext) {
 }
 
 function tenantSchema(ctx: ParseContext) {
-  const token = z.looseObject({
-    name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'use lowercase letters, digits, . _ -'),
-    scope: z.enum(tokenScopes),
-    /** Demo tokens: accepted only while the server listens on loopback. */
-    loopbackOnly: z.boolean().default(false),
-    value: z.string(),
-  });
+  const token = z
+    .looseObject({
+      name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'use lowercase letters, digits, . _ -'),
+      scope: z.enum(tokenScopes),
+      /** Demo tokens: accepted only while the server listens on loopback. */
+      loopbackOnly: z.boolean().default(false),
+      value: z.string().min(1),
+    })
+    // Per token, so a problem elsewhere in the tenant does not hide a missing variable.
+    .transform((t, check) => {
+      const value = resolveSecret(ctx, t.value, check, t.loopbackOnly ? 'demo' : 'literal');
+      const length = value.reveal().length;
+      if (length > 0 && (length < 16 || length > 512)) {
+        check.addIssue({
+          code: 'custom',
+          path: ['value'],
+          message: `a token must have 16 to 512 characters, this one has ${length}. Fix: generate one with \`openssl rand -base64 32\`.`,
+        });
+      }
+      return { ...t, value };
+    });
   return z
     .looseObject({
       id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'use lowercase letters, digits and -'),
@@ -90,25 +100,7 @@ function tenantSchema(ctx: ParseContext) {
       anchoring: z.looseObject({ enabled: z.boolean().optional() }).default({}),
       reports: z.record(z.string(), z.unknown()).default({}),
     })
-    .transform((tenant, check) => ({
-      ...tenant,
-      name: tenant.name ?? tenant.id,
-      tokens: tenant.tokens.map((t, i) => {
-        const label = `tenant ${tenant.id} token ${t.name}`;
-        const parsed = secretRef(ctx, label, { literalAllowed: t.loopbackOnly }).safeParse(t.value);
-        if (!parsed.success) {
-          for (const issue of parsed.error.issues) {
-            check.addIssue({
-              code: 'custom',
-              path: ['tokens', i, 'value'],
-              message: issue.message,
-            });
-          }
-          return { ...t, value: new Secret('', 'invalid') };
-        }
-        return { ...t, value: parsed.data };
-      }),
-    }));
+    .transform((tenant) => ({ ...tenant, name: tenant.name ?? tenant.id }));
 }
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -173,6 +165,28 @@ function duplicateIssues(file: unknown): z.core.$ZodIssue[] {
   return issues;
 }
 
+/** One token value may serve one token only: it is what identifies the tenant. */
+function sharedTokenIssues(tenants: readonly TenantConfig[]): z.core.$ZodIssue[] {
+  const seen = new Map<string, string>();
+  const issues: z.core.$ZodIssue[] = [];
+  tenants.forEach((t, i) => {
+    t.tokens.forEach((tok, j) => {
+      const value = tok.value.reveal();
+      if (!value) return;
+      const first = seen.get(value);
+      if (first) {
+        issues.push({
+          code: 'custom',
+          path: ['file', 'tenants', i, 'tokens', j, 'value'],
+          message: `this token value is also used by ${first}. Fix: give each token its own value.`,
+          input: undefined,
+        });
+      } else seen.set(value, `tenant ${t.id} token ${tok.name}`);
+    });
+  });
+  return issues;
+}
+
 type Parsed = z.output<ReturnType<typeof rootSchema>>;
 export type TenantConfig = Parsed['file']['tenants'][number];
 
@@ -219,7 +233,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   const configFile = findConfigFile(env, cwd, options.configFile);
-  const ctx: ParseContext = { env, baseDir: configFile ? dirname(configFile) : cwd, warnings: [] };
+  const ctx: ParseContext = { env, baseDir: configFile ? dirname(configFile) : cwd };
   const file = configFile ? readYaml(configFile) : {};
   const envInput = { ...env } as Record<string, string | undefined>;
   if (options.port !== undefined) envInput.PORT = String(options.port);
@@ -228,7 +242,11 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
 
   const input = { file: file ?? {}, env: envInput };
   const result = rootSchema(ctx).safeParse(input);
-  const issues = [...duplicateIssues(input.file), ...(result.error?.issues ?? [])];
+  const issues = [
+    ...duplicateIssues(input.file),
+    ...(result.error?.issues ?? []),
+    ...(result.data ? sharedTokenIssues(result.data.file.tenants) : []),
+  ];
   if (!result.success || issues.length > 0) {
     throw new WardenError('config_invalid', formatIssues(configFile, issues, input), {
       details: issues.map((i) => ({ path: displayPath(i.path), message: i.message })),
@@ -258,7 +276,14 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     }),
     configFile,
     tenants: f.tenants,
-    warnings: [...new Set(ctx.warnings)],
+    warnings: f.tenants.flatMap((t) =>
+      t.tokens
+        .filter((tok) => tok.value.source === 'literal')
+        .map(
+          (tok) =>
+            `tenant ${t.id} token ${tok.name} is written inline; reference it as env:NAME so the secret never lands in a file`,
+        ),
+    ),
     requireServices: env.WARDEN_REQUIRE_SERVICES === '1',
   };
   return deepFreeze(config);
