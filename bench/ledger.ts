@@ -8,9 +8,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canonicalBytes } from '../src/ledger/canonical-json.js';
-import { createSigner, generateSigningKey } from '../src/ledger/ed25519.js';
+import { generateSigningKey } from '../src/ledger/ed25519.js';
 import { createLedger, type Ledger } from '../src/ledger/ledger.js';
 import type { ReceiptDraft } from '../src/ledger/receipt.js';
+import { createWorkerSigner } from '../src/ledger/worker-signer.js';
 import { type Database, openDatabase } from '../src/storage/database.js';
 import { type BenchRow, defineBenchmark, type Goal } from './benchmark.js';
 import { createSignCeiling } from './sign-ceiling.js';
@@ -78,12 +79,11 @@ async function assertCommitted(db: Database, expected: number): Promise<void> {
 async function measureCase(engine: EngineCase, log: (line: string) => void): Promise<BenchRow> {
   const { db, cleanup } = await engine.open();
   const count = engine.receiptsPerRun;
+  // The signer the server runs with: large batches are signed on a worker thread.
+  const signer = createWorkerSigner(generateSigningKey());
   try {
     await db.knex('tenants').insert({ id: tenant, name: tenant, tier: 'enterprise' });
-    const ledger = await createLedger({
-      knex: db.knex,
-      signer: createSigner(generateSigningKey()),
-    });
+    const ledger = await createLedger({ knex: db.knex, signer });
     const bodyBytes = await appendMany(ledger, warmupReceipts, inFlight);
     const ceiling = createSignCeiling(bodyBytes);
     ceiling.measure(warmupReceipts);
@@ -110,6 +110,7 @@ async function measureCase(engine: EngineCase, log: (line: string) => void): Pro
       note: `median of ${runs} runs × ${count} receipts, ${inFlight} in flight, one tenant, after ${warmupReceipts} warm-up`,
     };
   } finally {
+    await signer.close();
     await cleanup();
   }
 }

@@ -8,7 +8,8 @@ import type { Logger } from 'pino';
 import { createApp, isLoopback } from './app.js';
 import type { Config } from './config.js';
 import { createLedger, type Ledger } from './ledger/ledger.js';
-import { loadOrCreateSigner } from './ledger/signing-key.js';
+import { loadOrCreateSigningKey } from './ledger/signing-key.js';
+import { createWorkerSigner } from './ledger/worker-signer.js';
 import { createLogger } from './observability/logger.js';
 import { type Database, openDatabase } from './storage/database.js';
 import { syncTenants } from './tenancy/tenants.js';
@@ -28,16 +29,17 @@ export async function openRuntime(
 ): Promise<Runtime> {
   const logger = opts.logger ?? createLogger({ level: config.logLevel });
   for (const warning of config.warnings) logger.warn(warning);
+  const key = loadOrCreateSigningKey({
+    dataDir: config.dataDir,
+    pem: config.signingKeyPem?.reveal(),
+  });
   const db = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     purpose: opts.purpose,
   });
+  const signer = createWorkerSigner(key);
   try {
-    const signer = loadOrCreateSigner({
-      dataDir: config.dataDir,
-      pem: config.signingKeyPem?.reveal(),
-    });
     const ledger = await createLedger({ knex: db.knex, signer });
     if (opts.sync ?? true) await syncTenants({ knex: db.knex, ledger }, config.tenants);
     return {
@@ -47,10 +49,12 @@ export async function openRuntime(
       ledger,
       async close() {
         await ledger.drain();
+        await signer.close();
         await db.close();
       },
     };
   } catch (err) {
+    await signer.close();
     await db.close();
     throw err;
   }

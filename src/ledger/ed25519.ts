@@ -17,6 +17,11 @@ export interface Signer {
   readonly publicKeyPem: string;
   /** Ed25519 signature (RFC 8032, pure) over `data`, base64url without padding. */
   sign(data: Uint8Array): string;
+  /**
+   * Signs many messages, in order. The seam for signers that are not in this thread: a worker pool
+   * (see worker-signer.ts) or, with BYOK, a KMS.
+   */
+  signBatch(messages: readonly Uint8Array[]): Promise<string[]>;
 }
 
 /** The raw 32-byte Ed25519 public key (the SPKI DER minus its fixed 12-byte prefix). */
@@ -45,6 +50,8 @@ export function createSigner(privateKey: KeyObject): Signer {
     publicKey,
     publicKeyPem: publicKey.export({ format: 'pem', type: 'spki' }).toString(),
     sign: (data) => sign(null, data, privateKey).toString('base64url'),
+    signBatch: async (messages) =>
+      messages.map((data) => sign(null, data, privateKey).toString('base64url')),
   };
 }
 

@@ -19,7 +19,14 @@ import {
   saveSigningKey,
 } from '../storage/receipts.js';
 import type { Signer } from './ed25519.js';
-import { assertDraft, type Receipt, type ReceiptDraft, sealReceipt } from './receipt.js';
+import {
+  assertDraft,
+  type PreparedReceipt,
+  prepareReceipt,
+  type Receipt,
+  type ReceiptDraft,
+  signedReceipt,
+} from './receipt.js';
 
 export interface Ledger {
   readonly signer: Signer;
@@ -54,8 +61,8 @@ interface Sealed {
   rows: ReceiptRow[];
 }
 
-/** Receipts sealed between two yields to the event loop while a commit is in flight. */
-const sliceSize = 50;
+/** Receipts prepared, then handed to the signer, at a time (the worker signer takes >= 64). */
+const sliceSize = 100;
 
 const sameHead = (a: ChainHead, b: ChainHead) => a.seq === b.seq && a.digest === b.digest;
 
@@ -72,65 +79,59 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
   /** Per tenant, the head we expect after our own batches: a hint for sealing ahead, never trusted. */
   const expected = new Map<string, ChainHead>();
 
-  function seal(tenant: string, drafts: ReceiptDraft[], base: ChainHead): Sealed {
-    const sealed = startSeal(base);
-    sealMore(tenant, sealed, drafts, 0, drafts.length);
-    return sealed;
-  }
-
-  function startSeal(base: ChainHead): Sealed {
-    return { base, head: { ...base }, receipts: [], rows: [] };
-  }
-
-  /** Seals drafts[from, to) onto `sealed`, extending its head. */
-  function sealMore(
+  /**
+   * Chains drafts onto `base` (payload, canonical bytes, digest — each `prev` is the digest before it),
+   * then signs them slice by slice; signatures are not part of the chain, so they may be made
+   * elsewhere (a worker thread) while the next slice is prepared. With `yieldBetweenSlices`, yields
+   * to the event loop between slices so a commit in flight progresses.
+   */
+  async function seal(
     tenant: string,
-    sealed: Sealed,
     drafts: ReceiptDraft[],
-    from: number,
-    to: number,
-  ) {
+    base: ChainHead,
+    yieldBetweenSlices = false,
+  ): Promise<Sealed> {
     const at = clock().toISOString();
-    const { receipts, rows, head } = sealed;
-    for (let i = from; i < to; i++) {
+    const head = { ...base };
+    const prepared: PreparedReceipt[] = [];
+    const signing: Promise<string[]>[] = [];
+    for (let from = 0; from < drafts.length; from += sliceSize) {
+      if (yieldBetweenSlices && from > 0) await new Promise<void>((r) => setImmediate(r));
+      const slice = drafts.slice(from, from + sliceSize).map((draft) => {
+        const seq = head.seq + 1;
+        const p = prepareReceipt({ tenant, seq, prev: head.digest }, draft, {
+          id: randomUUID(),
+          at,
+        });
+        head.seq = seq;
+        head.digest = p.digest;
+        return p;
+      });
+      prepared.push(...slice);
+      // Each slice is signed while the next one is prepared. If a later slice throws, this promise
+      // is never awaited: the no-op catch keeps its failure from becoming an unhandled rejection.
+      const sigs = signer.signBatch(slice.map((p) => p.bytes));
+      sigs.catch(() => {});
+      signing.push(sigs);
+    }
+    const sigs = (await Promise.all(signing)).flat();
+    const receipts = prepared.map((p, i) => signedReceipt(p, signer.keyId, sigs[i] as string));
+    const rows = receipts.map((receipt, i): ReceiptRow => {
       const draft = drafts[i] as ReceiptDraft;
-      const seq = head.seq + 1;
-      const { receipt, body } = sealReceipt(
-        { tenant, seq, prev: head.digest },
-        draft,
-        { id: randomUUID(), at },
-        signer,
-      );
-      head.seq = seq;
-      head.digest = receipt.digest;
-      receipts.push(receipt);
-      rows.push({
+      return {
         tenant_id: tenant,
-        seq,
+        seq: receipt.payload.seq,
         id: receipt.payload.id,
         kind: draft.kind,
         at,
         run_id: draft.run ?? null,
-        body,
+        body: (prepared[i] as PreparedReceipt).bytes.toString('utf8'),
         digest: receipt.digest,
         key_id: signer.keyId,
         sig: receipt.signature.sig,
-      });
-    }
-  }
-
-  /** Seals ahead of the lock in slices, yielding between them so the commit in flight progresses. */
-  async function sealAhead(
-    tenant: string,
-    drafts: ReceiptDraft[],
-    base: ChainHead,
-  ): Promise<Sealed> {
-    const sealed = startSeal(base);
-    for (let i = 0; i < drafts.length; i += sliceSize) {
-      sealMore(tenant, sealed, drafts, i, Math.min(i + sliceSize, drafts.length));
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-    return sealed;
+      };
+    });
+    return { base, head, receipts, rows };
   }
 
   async function write(
@@ -142,7 +143,7 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
     try {
       const head = await lockChainHead(trx, tenant);
       const fresh = ahead && sameHead(ahead.base, head);
-      const sealed = fresh ? ahead : seal(tenant, drafts, head);
+      const sealed = fresh ? ahead : await seal(tenant, drafts, head);
       await insertReceipts(trx, tenant, sealed.rows);
       return { ...sealed, resealed: !fresh };
     } catch (err) {
@@ -182,11 +183,8 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
       let ahead: Sealed | undefined;
       if (base) {
         try {
-          ahead = await sealAhead(
-            tenant,
-            batch.map((p) => p.draft),
-            base,
-          );
+          const drafts = batch.map((p) => p.draft);
+          ahead = await seal(tenant, drafts, base, true);
           expected.set(tenant, ahead.head);
         } catch {
           ahead = undefined; // sealed again under the lock, where the error reaches its caller

@@ -61,13 +61,19 @@ export function assertDraft(draft: ReceiptDraft): void {
   }
 }
 
-/** Builds the payload, canonicalises it once, digests and signs those exact bytes. */
-export function sealReceipt(
+/** A receipt before its signature: the payload and the exact bytes its digest covers. */
+export interface PreparedReceipt {
+  payload: ReceiptPayload;
+  bytes: Buffer;
+  digest: string;
+}
+
+/** Builds the payload, canonicalises it once and digests those bytes; the chain needs no signature. */
+export function prepareReceipt(
   head: { tenant: string; seq: number; prev: string | null },
   draft: ReceiptDraft,
   meta: { id: string; at: string },
-  signer: Signer,
-): { receipt: Receipt; body: string } {
+): PreparedReceipt {
   const payload: ReceiptPayload = {
     ...draft.data,
     ...(draft.run === undefined ? {} : { run: draft.run }),
@@ -80,10 +86,25 @@ export function sealReceipt(
     prev: head.prev,
   };
   const bytes = canonicalBytes(payload);
-  const receipt: Receipt = {
-    payload,
-    digest: digestOf(bytes),
-    signature: { alg: 'Ed25519', keyId: signer.keyId, sig: signer.sign(bytes) },
+  return { payload, bytes, digest: digestOf(bytes) };
+}
+
+export function signedReceipt(prepared: PreparedReceipt, keyId: string, sig: string): Receipt {
+  return {
+    payload: prepared.payload,
+    digest: prepared.digest,
+    signature: { alg: 'Ed25519', keyId, sig },
   };
-  return { receipt, body: bytes.toString('utf8') };
+}
+
+/** Prepares and signs one receipt synchronously (tests, one-offs). */
+export function sealReceipt(
+  head: { tenant: string; seq: number; prev: string | null },
+  draft: ReceiptDraft,
+  meta: { id: string; at: string },
+  signer: Signer,
+): { receipt: Receipt; body: string } {
+  const prepared = prepareReceipt(head, draft, meta);
+  const receipt = signedReceipt(prepared, signer.keyId, signer.sign(prepared.bytes));
+  return { receipt, body: prepared.bytes.toString('utf8') };
 }
