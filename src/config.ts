@@ -67,7 +67,12 @@ function relativePath(ctx: ParseContext) {
 function tenantSchema(ctx: ParseContext) {
   const token = z
     .looseObject({
-      name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'use lowercase letters, digits, . _ -'),
+      name: z
+        .string()
+        .regex(
+          /^[a-z0-9][a-z0-9._-]{0,62}$/,
+          'not a valid token name. Fix: use lowercase letters, digits, ".", "_" and "-" (at most 63)',
+        ),
       scope: z.enum(tokenScopes),
       /** Demo tokens: accepted only while the server listens on loopback. */
       loopbackOnly: z.boolean().default(false),
@@ -88,7 +93,12 @@ function tenantSchema(ctx: ParseContext) {
     });
   return z
     .looseObject({
-      id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'use lowercase letters, digits and -'),
+      id: z
+        .string()
+        .regex(
+          /^[a-z0-9][a-z0-9-]{0,62}$/,
+          'not a valid tenant id. Fix: use lowercase letters, digits and "-" (at most 63)',
+        ),
       name: z.string().min(1).optional(),
       tier: z.enum(tiers).default('free'),
       playbooks: relativePath(ctx).optional(),
@@ -112,13 +122,26 @@ function rootSchema(ctx: ParseContext) {
     env: z.object({
       PORT: port.default(3000),
       HOST: z.string().min(1).default('127.0.0.1'),
-      DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
-      REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+      DATABASE_URL: z
+        .url({
+          protocol: /^postgres(ql)?$/,
+          error:
+            'expected a PostgreSQL URL. Fix: set DATABASE_URL=postgres://user:password@host:5432/db',
+        })
+        .optional(),
+      REDIS_URL: z
+        .url({
+          protocol: /^rediss?$/,
+          error: 'expected a Redis URL. Fix: set REDIS_URL=redis://host:6379',
+        })
+        .optional(),
       WARDEN_DATA_DIR: z.string().min(1).default('.warden'),
       WARDEN_ADMIN_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
       WARDEN_SIGNING_KEY: z
         .string()
-        .includes('PRIVATE KEY', { message: 'expected a PEM private key' })
+        .includes('PRIVATE KEY', {
+          message: 'expected a PEM private key. Fix: openssl genpkey -algorithm ed25519',
+        })
         .optional(),
       LOG_LEVEL: z.enum(logLevels).default('info'),
       CHROMIUM_PATH: z.string().optional(),

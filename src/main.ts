@@ -132,7 +132,10 @@ function printHowTo(config: Config, url: string, print: (line: string) => void):
     print(
       `              (demo token "${demo.k.name}" of tenant ${demo.tenant}; accepted on loopback only)`,
     );
-  } else {
+  } else if (config.databaseUrl) {
     print('  Get a token: npx warden token create --tenant <id> --scope read');
+  } else {
+    print('  Get a token: declare it in warden.yaml (tenants[].tokens, value: env:NAME), or stop');
+    print('               the server and run npx warden token create --tenant <id> --scope read');
   }
 }

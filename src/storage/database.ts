@@ -12,6 +12,9 @@ import { initEmbeddedDataDir } from './pglite-init.js';
 
 export type Engine = 'pglite' | 'postgres';
 
+/** knex would print connection errors itself; they reach callers as exceptions instead. */
+const quietKnex = { warn() {}, error() {}, debug() {}, deprecate() {} };
+
 export interface Database {
   readonly knex: Knex;
   readonly engine: Engine;
@@ -49,6 +52,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       client: 'pg',
       connection: databaseUrl,
       pool: { min: 0, max: options.poolMax ?? 10 },
+      log: quietKnex,
       ...(schema ? { searchPath: [schema] } : {}),
     });
   } else {
@@ -70,11 +74,13 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     knex = knexFactory({
       client: ClientPgLite as unknown as typeof knexFactory.Client,
       connection: dataDir ? { filename: join(dataDir, 'pgdata') } : {},
+      log: quietKnex,
       ...(schema ? { searchPath: [schema] } : {}),
     });
   }
   const engine: Engine = databaseUrl ? 'postgres' : 'pglite';
   try {
+    await knex.raw('select 1'); // fail here, with a clear message, if the server does not answer
     if (schema) await knex.raw('create schema if not exists ??', [schema]);
     if (options.migrate ?? true) await migrate(knex);
   } catch (err) {
