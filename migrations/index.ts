@@ -1,7 +1,9 @@
 /** The ordered list of migrations; add each new file here. */
 import type { Knex } from 'knex';
 import * as foundation from './0001_foundation.js';
+import * as triggers from './0002_triggers.js';
 
 export const migrations: Record<string, Knex.Migration> = {
   '0001_foundation': foundation,
+  '0002_triggers': triggers,
 };

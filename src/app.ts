@@ -11,18 +11,50 @@ import { WardenError } from './errors.js';
 import { type AuthEnv, requireScope } from './http/auth.js';
 import { createErrorHandler, notFoundHandler } from './http/error-handler.js';
 import { createRouter } from './http/openapi.js';
+import { createRateLimiter, type RateLimiter } from './http/rate-limit.js';
 import { requestLog } from './http/request-log.js';
 import type { Ledger } from './ledger/ledger.js';
 import type { Database } from './storage/database.js';
+import type { HookDeps } from './triggers/hook-route.js';
+import { createHooksApp, documentHooks } from './triggers/hooks-app.js';
+import type { Ingest } from './triggers/ingest.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'host'>;
+  config: Pick<Config, 'host' | 'tenants'>;
   db: Database;
   ledger: Ledger;
+  ingest: Ingest;
   logger: Logger;
   /** Extra readiness probes (the queue, later); each throws when not ready. */
   probes?: Record<string, () => Promise<void>>;
 }
+
+function hookDeps(deps: AppDeps): HookDeps {
+  const tenants = new Map(deps.config.tenants.map((t) => [t.id, t]));
+  const limiters = new Map<string, RateLimiter>();
+  return {
+    knex: deps.db.knex,
+    ingest: deps.ingest,
+    tenants,
+    serverOnLoopback: isLoopback(deps.config.host),
+    limits: hookLimits,
+    rateLimiter(tenant) {
+      let limiter = limiters.get(tenant);
+      if (!limiter) {
+        const rate = tenants.get(tenant)?.ingest.rateLimit ?? defaultRate;
+        limiter = createRateLimiter({ perSecond: rate.perSecond, burst: rate.burst });
+        limiters.set(tenant, limiter);
+      }
+      return limiter;
+    },
+  };
+}
+
+/** An Alertmanager group of a few thousand alerts fits; anything larger is refused with 413/422. */
+const hookLimits = { maxBytes: 5 * 1024 * 1024, maxDepth: 32, maxKeys: 100_000 };
+
+/** Deliveries per second for tenants without their own `ingest.rateLimit`. */
+const defaultRate = { perSecond: 200, burst: 400 };
 
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
@@ -39,7 +71,8 @@ export function createApp(deps: AppDeps) {
   const app = new Hono<AuthEnv>();
   app.use(requestId({ headerName: 'X-Request-Id' }));
   app.use(requestLog(logger));
-  app.use(bodyLimit({ maxSize: 1024 * 1024 }));
+  // Hooks enforce their own (larger) limits while reading the body; see hookLimits.
+  app.use('/api/*', bodyLimit({ maxSize: 1024 * 1024 }));
   app.onError(createErrorHandler(logger));
   app.notFound(notFoundHandler);
 
@@ -65,25 +98,29 @@ export function createApp(deps: AppDeps) {
     return c.json({ status: 'ready', checks });
   });
 
+  app.route('/hooks', createHooksApp(hookDeps(deps)));
+
+  // One OpenAPI document for the whole service: /api/v1 routes and the hooks.
   const api = createRouter<AuthEnv>();
   api.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',
     scheme: 'bearer',
   });
-  api.use('/receipts/*', requireScope('read', auth)).use('/receipts', requireScope('read', auth));
-  api.use('/export', requireScope('read', auth));
-  api.route('/', receiptsApi(db.knex));
-  api.route('/', exportApi(db.knex));
-  api.doc31('/openapi.json', {
+  const read = requireScope('read', auth);
+  api.use('/api/v1/receipts', read).use('/api/v1/receipts/*', read).use('/api/v1/export', read);
+  api.route('/api/v1', receiptsApi(db.knex));
+  api.route('/api/v1', exportApi(db.knex));
+  documentHooks(api as never);
+  api.doc31('/api/v1/openapi.json', {
     openapi: '3.1.0',
-    servers: [{ url: '/api/v1' }],
     info: {
       title: 'Warden API',
       version: '1',
-      description: 'Every route takes `Authorization: Bearer <token>`; the token fixes the tenant.',
+      description:
+        'API routes take `Authorization: Bearer <token>`; the token fixes the tenant. Hooks authenticate as each source does.',
     },
   });
-  app.route('/api/v1', api);
+  app.route('/', api);
   app.get('/docs', Scalar({ url: '/api/v1/openapi.json', pageTitle: 'Warden API' }));
   return app;
 }

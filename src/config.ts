@@ -43,6 +43,7 @@ function resolveSecret(
   raw: string,
   check: z.core.$RefinementCtx,
   literalSource: 'literal' | 'demo' = 'literal',
+  path: string[] = [],
 ): Secret {
   if (!raw.startsWith('env:')) return new Secret(raw, literalSource);
   const name = raw.slice(4);
@@ -50,12 +51,67 @@ function resolveSecret(
   if (value === undefined || value === '') {
     check.addIssue({
       code: 'custom',
-      path: ['value'],
+      path,
       message: `environment variable ${name} is not set. Fix: export ${name}=<value> before starting Warden.`,
     });
     return new Secret('', raw);
   }
   return new Secret(value, raw);
+}
+
+/** `whsec_` + base64 of 24–64 bytes (the prefix is optional), as Standard Webhooks specifies. */
+function isStandardWebhookSecret(s: Secret): boolean {
+  const b64 = s.reveal().replace(/^whsec_/, '');
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return s.reveal() === ''; // '' = env var missing, reported already
+  const bytes = Buffer.from(b64, 'base64').length;
+  return bytes >= 24 && bytes <= 64;
+}
+
+/** A secret field: `env:NAME` or a literal (warned about). */
+function secret(ctx: ParseContext) {
+  return z
+    .string()
+    .min(1)
+    .transform((raw, check) => resolveSecret(ctx, raw, check));
+}
+
+/** Per-source ingest settings: signing secrets and the tenant's rate limit. */
+function ingestSchema(ctx: ParseContext) {
+  return z
+    .looseObject({
+      grafana: z
+        .looseObject({
+          secret: secret(ctx),
+          /** Header carrying the unix timestamp Grafana prefixes to the signed body, if configured. */
+          timestampHeader: z.string().min(1).optional(),
+        })
+        .optional(),
+      pagerduty: z.looseObject({ secret: secret(ctx) }).optional(),
+      events: z
+        .record(
+          z
+            .string()
+            .regex(
+              /^[a-z0-9][a-z0-9._-]{0,62}$/,
+              'not a valid source name. Fix: use lowercase letters, digits, ".", "_" and "-"',
+            ),
+          z.looseObject({
+            secret: secret(ctx).refine(isStandardWebhookSecret, {
+              message:
+                'not a Standard Webhooks secret. Fix: use whsec_ followed by 24 to 64 random bytes in base64 (openssl rand -base64 32)',
+            }),
+          }),
+        )
+        .default({}),
+      /** Deliveries per second per tenant (token bucket), across all hook sources. */
+      rateLimit: z
+        .object({
+          perSecond: z.number().positive().default(200),
+          burst: z.number().int().positive().default(400),
+        })
+        .default({ perSecond: 200, burst: 400 }),
+    })
+    .default({ events: {}, rateLimit: { perSecond: 200, burst: 400 } });
 }
 
 function relativePath(ctx: ParseContext) {
@@ -81,7 +137,9 @@ function tenantSchema(ctx: ParseContext) {
     })
     // Per token, so a problem elsewhere in the tenant does not hide a missing variable.
     .transform((t, check) => {
-      const value = resolveSecret(ctx, t.value, check, t.loopbackOnly ? 'demo' : 'literal');
+      const value = resolveSecret(ctx, t.value, check, t.loopbackOnly ? 'demo' : 'literal', [
+        'value',
+      ]);
       const length = value.reveal().length;
       if (length > 0 && (length < 16 || length > 512)) {
         check.addIssue({
@@ -105,7 +163,7 @@ function tenantSchema(ctx: ParseContext) {
       playbooks: relativePath(ctx).optional(),
       policies: relativePath(ctx).optional(),
       tokens: z.array(token).default([]),
-      ingest: z.record(z.string(), z.unknown()).default({}),
+      ingest: ingestSchema(ctx),
       plugins: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
       chat: z.record(z.string(), z.unknown()).default({}),
       anchoring: z.looseObject({ enabled: z.boolean().optional() }).default({}),
@@ -137,6 +195,10 @@ function rootSchema(ctx: ParseContext) {
         })
         .optional(),
       WARDEN_DATA_DIR: z.string().min(1).default('.warden'),
+      WARDEN_REDIS_PREFIX: z
+        .string()
+        .regex(/^[a-zA-Z0-9_-]{1,64}$/, 'not a valid prefix. Fix: use letters, digits, "_" and "-"')
+        .default('warden'),
       WARDEN_ADMIN_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
       WARDEN_SIGNING_KEY: z
         .string()
@@ -164,6 +226,8 @@ export interface Config {
   readonly dataDir: string;
   readonly databaseUrl: string | undefined;
   readonly redisUrl: string | undefined;
+  /** Key prefix of Warden's queues in Redis (several deployments or test runs may share one). */
+  readonly redisPrefix: string;
   readonly adminToken: Secret | undefined;
   readonly signingKeyPem: Secret | undefined;
   readonly logLevel: (typeof logLevels)[number];
@@ -229,6 +293,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     dataDir: resolve(cwd, e.WARDEN_DATA_DIR),
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
+    redisPrefix: e.WARDEN_REDIS_PREFIX,
     adminToken: secret('WARDEN_ADMIN_TOKEN', e.WARDEN_ADMIN_TOKEN),
     signingKeyPem: secret('WARDEN_SIGNING_KEY', e.WARDEN_SIGNING_KEY),
     logLevel: e.LOG_LEVEL,
@@ -244,17 +309,27 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     }),
     configFile,
     tenants: f.tenants,
-    warnings: f.tenants.flatMap((t) =>
-      t.tokens
-        .filter((tok) => tok.value.source === 'literal')
-        .map(
-          (tok) =>
-            `tenant ${t.id} token ${tok.name} is written inline; reference it as env:NAME so the secret never lands in a file`,
-        ),
+    warnings: literalSecrets(f.tenants, 'tenants').map(
+      (where) =>
+        `${where} is written inline; reference it as env:NAME so the secret never lands in a file`,
     ),
     requireServices: env.WARDEN_REQUIRE_SERVICES === '1',
   };
   return deepFreeze(config);
+}
+
+/** Paths of secrets written as literals (demo tokens excepted). */
+function literalSecrets(value: unknown, path: string): string[] {
+  if (value instanceof Secret) return value.source === 'literal' ? [path] : [];
+  if (Array.isArray(value)) {
+    return value.flatMap((v, i) =>
+      literalSecrets(v, `${path}[${(v as { id?: string })?.id ?? i}]`),
+    );
+  }
+  if (value && typeof value === 'object') {
+    return Object.entries(value).flatMap(([k, v]) => literalSecrets(v, `${path}.${k}`));
+  }
+  return [];
 }
 
 function findConfigFile(

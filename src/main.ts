@@ -11,14 +11,24 @@ import { createLedger, type Ledger } from './ledger/ledger.js';
 import { loadOrCreateSigningKey } from './ledger/signing-key.js';
 import { createWorkerSigner } from './ledger/worker-signer.js';
 import { createLogger } from './observability/logger.js';
+import { loadTenantPlaybooks } from './pipeline/playbook-files.js';
+import { createBullmqScheduler } from './queue/bullmq-scheduler.js';
 import { type Database, openDatabase } from './storage/database.js';
 import { syncTenants } from './tenancy/tenants.js';
+import { createCronFire, schedulesOf } from './triggers/cron.js';
+import { createIngest, type Ingest } from './triggers/ingest.js';
+import {
+  createInlineScheduler,
+  type ScheduleFailure,
+  type Scheduler,
+} from './triggers/schedules.js';
 
 export interface Runtime {
   config: Config;
   logger: Logger;
   db: Database;
   ledger: Ledger;
+  ingest: Ingest;
   close(): Promise<void>;
 }
 
@@ -42,12 +52,15 @@ export async function openRuntime(
   try {
     const ledger = await createLedger({ knex: db.knex, signer });
     if (opts.sync ?? true) await syncTenants({ knex: db.knex, ledger }, config.tenants);
+    const ingest = createIngest({ knex: db.knex, ledger });
     return {
       config,
       logger,
       db,
       ledger,
+      ingest,
       async close() {
+        await ingest.drain();
         await ledger.drain();
         await signer.close();
         await db.close();
@@ -69,21 +82,32 @@ export interface Server {
 
 /** Starts the HTTP service; resolves once it listens. */
 export async function serve(config: Config, opts: { logger?: Logger } = {}): Promise<Server> {
+  const playbooks = await loadTenantPlaybooks(config.tenants);
   const runtime = await openRuntime(config, {
     purpose: `warden serve on port ${config.port}`,
     ...opts,
   });
-  const app = createApp({ config, db: runtime.db, ledger: runtime.ledger, logger: runtime.logger });
+  const { db, ledger, ingest, logger } = runtime;
+  const scheduler = createScheduler(config, ingest, logger);
+  const app = createApp({ config, db, ledger, ingest, logger });
   let server: ServerType | undefined;
-  const port = await new Promise<number>((resolve, reject) => {
-    server = serveNode({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) =>
-      resolve((info as AddressInfo).port),
-    );
-    server.once('error', reject);
-  }).catch(async (err) => {
-    await runtime.close();
-    throw err;
-  });
+  const port = await scheduler
+    .sync(schedulesOf(playbooks))
+    .then(
+      () =>
+        new Promise<number>((resolve, reject) => {
+          server = serveNode(
+            { fetch: app.fetch, port: config.port, hostname: config.host },
+            (info) => resolve((info as AddressInfo).port),
+          );
+          server.once('error', reject);
+        }),
+    )
+    .catch(async (err) => {
+      await scheduler.stop();
+      await runtime.close();
+      throw err;
+    });
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
   let stopping: Promise<void> | undefined;
@@ -93,11 +117,30 @@ export async function serve(config: Config, opts: { logger?: Logger } = {}): Pro
     stop() {
       stopping ??= (async () => {
         await new Promise<void>((resolve) => server?.close(() => resolve()));
+        await scheduler.stop();
         await runtime.close();
       })();
       return stopping;
     },
   };
+}
+
+/** Cron: BullMQ job schedulers when Redis is configured (one tick across replicas), else croner. */
+function createScheduler(config: Config, ingest: Ingest, logger: Logger): Scheduler {
+  const fire = createCronFire(ingest);
+  const onError = (f: ScheduleFailure) =>
+    logger.error(
+      { code: f.error.code, schedule: f.schedule, attempt: f.attempt, willRetry: f.willRetry },
+      `schedule tick failed: ${f.error.message}`,
+    );
+  return config.redisUrl
+    ? createBullmqScheduler({
+        connection: { url: config.redisUrl },
+        prefix: config.redisPrefix,
+        fire,
+        onError,
+      })
+    : createInlineScheduler({ fire, onError });
 }
 
 /** Runs `serve` until SIGTERM/SIGINT, then drains and exits. */

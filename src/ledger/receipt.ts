@@ -17,6 +17,7 @@ export const receiptKinds = [
   'tenant.updated',
   'token.created',
   'token.revoked',
+  'trigger.received',
 ] as const;
 export type ReceiptKind = (typeof receiptKinds)[number];
 

@@ -82,7 +82,8 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   try {
     await knex.raw('select 1'); // fail here, with a clear message, if the server does not answer
     if (schema) await knex.raw('create schema if not exists ??', [schema]);
-    if (options.migrate ?? true) await migrate(knex);
+    // PGlite has one connection and one process (the embedded lock): nothing to serialise.
+    if (options.migrate ?? true) await migrate(knex, { serialise: engine === 'postgres' });
   } catch (err) {
     await knex.destroy().catch(() => {});
     lock?.release();

@@ -12,11 +12,26 @@ const source: Knex.MigrationSource<string> = {
   },
 };
 
-/** Applies every pending migration; returns the names applied. */
-export async function migrate(knex: Knex): Promise<string[]> {
-  const [, applied] = (await knex.migrate.latest({ migrationSource: source })) as [
-    number,
-    string[],
-  ];
-  return applied;
+const lockKey = "hashtext('warden:migrate:' || current_schema())";
+
+/**
+ * Applies every pending migration; returns the names applied. On PostgreSQL, processes starting
+ * together on a fresh database take turns under an advisory lock: knex's own migration lock lives
+ * in a table the first of them has yet to create.
+ */
+export async function migrate(knex: Knex, opts: { serialise?: boolean } = {}): Promise<string[]> {
+  const latest = async () =>
+    ((await knex.migrate.latest({ migrationSource: source })) as [number, string[]])[1];
+  if (!opts.serialise) return latest();
+  const conn = await knex.client.acquireConnection();
+  try {
+    await knex.raw(`select pg_advisory_lock(${lockKey})`).connection(conn);
+    try {
+      return await latest();
+    } finally {
+      await knex.raw(`select pg_advisory_unlock(${lockKey})`).connection(conn);
+    }
+  } finally {
+    await knex.client.releaseConnection(conn);
+  }
 }

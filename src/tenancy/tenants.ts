@@ -109,12 +109,16 @@ export async function syncTenants(
   const created: string[] = [];
   const updated: string[] = [];
   for (const t of tenants) {
-    const existing = await getTenant(deps.knex, t.id);
-    if (!existing) {
-      await createTenant(deps, t, 'config');
-      created.push(t.id);
-    } else if (existing.name !== t.name || existing.tier !== t.tier) {
-      await deps.knex.transaction(async (trx) => {
+    // Replicas starting together sync the same config: one at a time per tenant, each re-reading
+    // what the previous one wrote, so the second finds nothing left to do.
+    await deps.knex.transaction(async (trx) => {
+      await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`warden:tenant-sync:${t.id}`]);
+      const tx = { knex: trx, ledger: deps.ledger };
+      const existing = await getTenant(trx, t.id);
+      if (!existing) {
+        await createTenant(tx, t, 'config');
+        created.push(t.id);
+      } else if (existing.name !== t.name || existing.tier !== t.tier) {
         await updateTenant(trx, { id: t.id, name: t.name, tier: t.tier });
         await deps.ledger.appendIn(trx, t.id, [
           {
@@ -122,10 +126,10 @@ export async function syncTenants(
             data: { name: t.name, tier: t.tier, previousTier: existing.tier },
           },
         ]);
-      });
-      updated.push(t.id);
-    }
-    await syncTokens(deps, t);
+        updated.push(t.id);
+      }
+      await syncTokens(tx, t);
+    });
   }
   return { created, updated };
 }

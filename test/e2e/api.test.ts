@@ -1,15 +1,15 @@
 import pino from 'pino';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/app.js';
 import { createSigner, generateSigningKey } from '../../src/ledger/ed25519.js';
 import { createLedger, type Ledger } from '../../src/ledger/ledger.js';
 import type { Receipt } from '../../src/ledger/receipt.js';
 import { verifyBundle } from '../../src/ledger/verify-bundle.js';
 import { revokeToken } from '../../src/storage/tenants.js';
 import { createTenant, createToken } from '../../src/tenancy/tenants.js';
+import { buildApp } from '../helpers/app.js';
 import { describeEngines } from '../helpers/database.js';
 
-type App = ReturnType<typeof createApp>;
+type App = ReturnType<typeof buildApp>;
 interface ReceiptPage {
   receipts: Receipt[];
   nextCursor: string | null;
@@ -83,7 +83,7 @@ describeEngines('HTTP API', ({ db }) => {
       (await ledger.append('beta', { kind: 'tenant.updated', data: { n: 1 } })).payload.id,
     );
     await createTenant(deps, { id: 'gamma', tier: 'free' }, 'test');
-    app = createApp({ config: { host: '127.0.0.1' }, db: db(), ledger, logger });
+    app = buildApp({ host: '127.0.0.1', db: db(), ledger, logger });
   });
 
   describe('health', () => {
@@ -100,8 +100,8 @@ describeEngines('HTTP API', ({ db }) => {
     });
 
     it('answers GET /readyz with 503 not_ready naming the failing probe, without its error', async () => {
-      const failing = createApp({
-        config: { host: '127.0.0.1' },
+      const failing = buildApp({
+        host: '127.0.0.1',
         db: db(),
         ledger,
         logger,
@@ -181,7 +181,7 @@ describeEngines('HTTP API', ({ db }) => {
         { knex: db().knex, ledger },
         { tenant: 'gamma', name: 'demo', scope: 'read', source: 'cli', loopbackOnly: true },
       );
-      const exposed = createApp({ config: { host: '0.0.0.0' }, db: db(), ledger, logger });
+      const exposed = buildApp({ host: '0.0.0.0', db: db(), ledger, logger });
       expect((await get(app, '/api/v1/receipts', demo.value)).status).toBe(200);
       await expectError(await get(exposed, '/api/v1/receipts', demo.value), 401, 'unauthenticated');
       // An ordinary token still works on the exposed server.

@@ -274,6 +274,20 @@ describeEngines('tenancy', ({ db }) => {
     const kinds = async (tenant: string) => (await receiptsOf(tenant)).map((r) => r.kind);
     const auth = (value: string) => authenticateToken(db().knex, value, onLoopback);
 
+    it('lets replicas starting together sync the same config once', async () => {
+      const env = envFor('s0');
+      const cwd = mkdtempSync(join(tmpdir(), 'warden-sync-'));
+      writeFileSync(join(cwd, 'warden.yaml'), twoTenants('s0'));
+      const { tenants } = loadConfig({ env, cwd });
+      // Five concurrent syncs: on PostgreSQL each runs on its own pooled connection.
+      const results = await Promise.all(
+        Array.from({ length: 5 }, () => syncTenants(deps(), tenants)),
+      );
+      expect(results.flatMap((r) => r.created).sort()).toEqual(['s0-a', 's0-b']);
+      expect(await kinds('s0-a')).toEqual(['tenant.created', 'token.created', 'token.created']);
+      expect(await kinds('s0-b')).toEqual(['tenant.created', 'token.created']);
+    });
+
     it('creates the tenants and their tokens, each with a receipt, on first sync', async () => {
       const env = envFor('s1');
       expect(await sync(twoTenants('s1'), env)).toEqual({ created: ['s1-a', 's1-b'], updated: [] });

@@ -17,7 +17,7 @@ export function migrateCommand(io: Io): Command {
         purpose: 'warden migrate',
       });
       try {
-        const applied = await migrate(db.knex);
+        const applied = await migrate(db.knex, { serialise: db.engine === 'postgres' });
         io.out(applied.length === 0 ? 'Already up to date.' : `Applied: ${applied.join(', ')}`);
       } finally {
         await db.close();

@@ -1,0 +1,87 @@
+/**
+ * Group-commit: callers submit items per key (a tenant); while one transaction for that key commits,
+ * the next items accumulate and are committed together. A failed batch is retried item by item, so
+ * one bad item fails alone. Nothing resolves before its commit does.
+ */
+import { toWardenError } from '../errors.js';
+
+export interface GroupCommit<T, R> {
+  submit(key: string, item: T): Promise<R>;
+  /** Resolves when every submitted item has settled. */
+  drain(): Promise<void>;
+}
+
+export interface GroupCommitOptions<T, R> {
+  /** Commits a batch; returns one result per item, in order. */
+  commit(key: string, items: T[]): Promise<R[]>;
+  /** Most weight (default: items) in one batch. @defaultValue 500 */
+  maxWeight?: number;
+  /** @defaultValue () => 1 */
+  weight?: (item: T) => number;
+}
+
+interface Pending<T, R> {
+  item: T;
+  resolve(result: R): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * @example
+ * const writer = createGroupCommit({ commit: (tenant, rows) => insertAll(tenant, rows) });
+ * const id = await writer.submit('acme', row);
+ */
+export function createGroupCommit<T, R>(options: GroupCommitOptions<T, R>): GroupCommit<T, R> {
+  const { commit, maxWeight = 500, weight = () => 1 } = options;
+  const queues = new Map<string, Pending<T, R>[]>();
+  const flushing = new Map<string, Promise<void>>();
+
+  function take(queue: Pending<T, R>[]): Pending<T, R>[] {
+    let total = 0;
+    let n = 0;
+    while (
+      n < queue.length &&
+      (n === 0 || total + weight((queue[n] as Pending<T, R>).item) <= maxWeight)
+    ) {
+      total += weight((queue[n] as Pending<T, R>).item);
+      n++;
+    }
+    return queue.splice(0, n);
+  }
+
+  async function run(key: string, batch: Pending<T, R>[]): Promise<void> {
+    try {
+      const results = await commit(
+        key,
+        batch.map((p) => p.item),
+      );
+      for (const [i, p] of batch.entries()) p.resolve(results[i] as R);
+    } catch (err) {
+      if (batch.length === 1) return batch[0]?.reject(toWardenError(err));
+      for (const p of batch) await run(key, [p]);
+    }
+  }
+
+  async function flush(key: string, queue: Pending<T, R>[]): Promise<void> {
+    while (queue.length > 0) await run(key, take(queue));
+    queues.delete(key);
+    flushing.delete(key);
+  }
+
+  return {
+    submit(key, item) {
+      return new Promise<R>((resolve, reject) => {
+        let queue = queues.get(key);
+        if (!queue) {
+          queue = [];
+          queues.set(key, queue);
+        }
+        queue.push({ item, resolve, reject });
+        if (!flushing.has(key)) flushing.set(key, flush(key, queue));
+      });
+    },
+    async drain() {
+      while (flushing.size > 0) await Promise.all(flushing.values());
+    },
+  };
+}

@@ -1,0 +1,43 @@
+/** Alert-schema: the fields Alertmanager (webhook v4) and Grafana (webhook v1) alerts share. */
+import { z } from 'zod';
+import { zeroTime } from './trigger-event.js';
+
+const rfc3339 = z
+  .string()
+  .max(64)
+  .refine((s) => !Number.isNaN(Date.parse(s)), 'not an RFC 3339 time');
+
+const labelMap = z.record(z.string().max(1024), z.string().max(16_384));
+
+export const baseAlert = z.looseObject({
+  status: z.enum(['firing', 'resolved']),
+  labels: labelMap,
+  annotations: labelMap.default({}),
+  startsAt: rfc3339,
+  endsAt: rfc3339.default(zeroTime),
+  generatorURL: z.string().max(4096).default(''),
+  fingerprint: z.string().min(1).max(256),
+});
+
+export const baseNotification = z.looseObject({
+  receiver: z.string().max(1024).default(''),
+  status: z.enum(['firing', 'resolved']),
+  groupLabels: labelMap.default({}),
+  commonLabels: labelMap.default({}),
+  commonAnnotations: labelMap.default({}),
+  externalURL: z.string().max(4096).default(''),
+  groupKey: z.string().max(16_384).default(''),
+  truncatedAlerts: z.number().int().min(0).default(0),
+});
+
+/** Drops empty values: evidence links only where the sender gave one. */
+export function links(entries: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(entries).filter(
+      (e): e is [string, string] => typeof e[1] === 'string' && e[1] !== '',
+    ),
+  );
+}
+
+/** Alertmanager's and Grafana's "not ended" time becomes null. */
+export const endOrNull = (endsAt: string) => (endsAt === zeroTime ? null : endsAt);

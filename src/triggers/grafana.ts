@@ -1,0 +1,83 @@
+/**
+ * Grafana unified alerting (webhook contact point): a bearer ingest token, or the
+ * `X-Grafana-Alerting-Signature` HMAC with the tenant's secret (and its optional timestamp header).
+ * Dashboard, panel and silence URLs are kept as evidence links.
+ */
+import { z } from 'zod';
+import { baseAlert, baseNotification, endOrNull, links } from './alert-schema.js';
+import { verifyGrafanaSignature } from './grafana-signature.js';
+import { authenticateBearer, type HookSource, hookDenied } from './hook-route.js';
+
+const schema = baseNotification.extend({
+  version: z.string().max(16).default('1'),
+  orgId: z.number().int().optional(),
+  title: z.string().max(16_384).default(''),
+  state: z.string().max(64).optional(),
+  alerts: z
+    .array(
+      baseAlert.extend({
+        dashboardURL: z.string().max(4096).default(''),
+        panelURL: z.string().max(4096).default(''),
+        silenceURL: z.string().max(4096).default(''),
+        imageURL: z.string().max(4096).default(''),
+        ruleUID: z.string().max(256).optional(),
+        valueString: z.string().max(16_384).optional(),
+      }),
+    )
+    .min(1)
+    .max(5000),
+});
+
+export const signatureHeader = 'x-grafana-alerting-signature';
+
+export const grafanaHook: HookSource<z.output<typeof schema>> = {
+  source: 'grafana',
+  async authenticate(req, deps) {
+    const signature = req.request.headers.get(signatureHeader) ?? undefined;
+    if (req.request.headers.has('authorization') || signature === undefined) {
+      return authenticateBearer(req, deps);
+    }
+    const settings = req.tenantConfig?.ingest.grafana;
+    if (!settings) throw hookDenied();
+    const timestampHeader = settings.timestampHeader;
+    verifyGrafanaSignature({
+      secret: settings.secret.reveal(),
+      body: req.raw,
+      signature,
+      timestamp: timestampHeader ? (req.request.headers.get(timestampHeader) ?? '') : undefined,
+      now: req.now,
+    });
+  },
+  schema,
+  normalise(body) {
+    const drafts = body.alerts.map((a) => ({
+      source: 'grafana' as const,
+      kind: 'alert' as const,
+      status: a.status,
+      fingerprint: a.fingerprint,
+      dedupKey: `grafana:${a.fingerprint}:${a.status}:${a.startsAt}`,
+      labels: a.labels,
+      annotations: a.annotations,
+      startsAt: a.startsAt,
+      endsAt: endOrNull(a.endsAt),
+      eventType: null,
+      data: null,
+      links: links({
+        generator: a.generatorURL,
+        dashboard: a.dashboardURL,
+        panel: a.panelURL,
+        silence: a.silenceURL,
+        image: a.imageURL,
+        grafana: body.externalURL,
+      }),
+    }));
+    return {
+      drafts,
+      meta: {
+        receiver: body.receiver,
+        groupKey: body.groupKey,
+        truncatedAlerts: body.truncatedAlerts,
+      },
+    };
+  },
+};
