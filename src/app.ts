@@ -38,6 +38,8 @@ function hookDeps(deps: AppDeps): HookDeps {
     tenants,
     serverOnLoopback: isLoopback(deps.config.host),
     limits: hookLimits,
+    onDenied: (tenant, source, reason) =>
+      deps.logger.info({ tenant, source, reason }, 'hook delivery refused'),
     rateLimiter(tenant) {
       let limiter = limiters.get(tenant);
       if (!limiter) {

@@ -70,6 +70,7 @@ export async function readJsonBody(
   try {
     return { raw, value: JSON.parse(text, dropUnsafeKeys) };
   } catch (cause) {
+    if (cause instanceof WardenError) throw cause;
     // The SyntaxError quotes the body, so it stays in `cause` and out of the answer.
     throw new WardenError('invalid_json', 'The request body is not valid JSON.', { cause });
   }
@@ -163,6 +164,9 @@ function closingQuote(text: string, open: number): number {
 }
 
 function dropUnsafeKeys(key: string, value: unknown): unknown {
+  if (key.includes('\u0000') || (typeof value === 'string' && value.includes('\u0000'))) {
+    throw new WardenError('invalid', 'The JSON document contains U+0000, which cannot be stored.');
+  }
   return unsafeKeys.has(key) ? undefined : value;
 }
 

@@ -35,16 +35,27 @@ export async function firingTriggers(
   keys: FiringKey[],
 ): Promise<Map<string, string>> {
   if (keys.length === 0) return new Map();
-  const wanted = keys.map((k) => ({ ...k, key: firingKeyOf(k) }));
+  // Rows carry their index, not firingKeyOf: jsonb cannot hold the key's U+0000 separators.
+  const wanted = keys.map((k, i) => ({
+    i,
+    source: k.source,
+    fingerprint: k.fingerprint,
+    startsAt: k.startsAt,
+  }));
   const { rows } = await trx.raw(
-    `select t.id, q.key
-     from jsonb_to_recordset(?::jsonb) as q(key text, source text, fingerprint text, "startsAt" timestamptz)
+    `select t.id, q.i
+     from jsonb_to_recordset(?::jsonb) as q(i int, source text, fingerprint text, "startsAt" timestamptz)
      join triggers t
        on t.source = q.source and t.fingerprint = q.fingerprint and t.starts_at = q."startsAt"
      where t.tenant_id = ? and t.status = 'firing'`,
     [JSON.stringify(wanted), tenant],
   );
-  return new Map((rows as Array<{ id: string; key: string }>).map((r) => [r.key, r.id]));
+  const found = new Map<string, string>();
+  for (const r of rows as Array<{ id: string; i: number }>) {
+    const key = keys[r.i];
+    if (key) found.set(firingKeyOf(key), r.id);
+  }
+  return found;
 }
 
 export async function insertTriggers(

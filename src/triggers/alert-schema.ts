@@ -2,10 +2,15 @@
 import { z } from 'zod';
 import { zeroTime } from './trigger-event.js';
 
-const rfc3339 = z
+const rfc3339Pattern =
+  /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})$/;
+export const rfc3339 = z
   .string()
   .max(64)
-  .refine((s) => !Number.isNaN(Date.parse(s)), 'not an RFC 3339 time');
+  .refine(
+    (s) => rfc3339Pattern.test(s) && !Number.isNaN(Date.parse(s)) && !s.startsWith('0000'),
+    'not an RFC 3339 time',
+  );
 
 const labelMap = z.record(z.string().max(1024), z.string().max(16_384));
 

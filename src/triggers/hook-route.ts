@@ -8,7 +8,7 @@ import type { Context, Hono } from 'hono';
 import type { Knex } from 'knex';
 import type { z } from 'zod';
 import type { TenantConfig } from '../config.js';
-import { WardenError } from '../errors.js';
+import { isWardenError, WardenError } from '../errors.js';
 import { bearerToken } from '../http/auth.js';
 import { type JsonBodyLimits, readJsonBody } from '../http/json-body.js';
 import type { RateLimiter } from '../http/rate-limit.js';
@@ -26,6 +26,8 @@ export interface HookDeps {
   serverOnLoopback: boolean;
   limits?: JsonBodyLimits;
   now?: () => Date;
+  /** Told why a delivery was refused (for the log; the caller only sees a generic 401). */
+  onDenied?: (tenant: string, source: TriggerSource, reason: string) => void;
 }
 
 export interface HookRequest {
@@ -57,6 +59,11 @@ export async function authenticateBearer(req: HookRequest, deps: HookDeps): Prom
   if (!presented) throw denied();
   const principal = await authenticateToken(deps.knex, presented, {
     serverOnLoopback: deps.serverOnLoopback,
+  }).catch((cause: unknown) => {
+    throw new WardenError('not_ready', 'Storage is unavailable; retry the delivery.', {
+      cause,
+      retryable: true,
+    });
   });
   if (!principal || principal.tenant !== req.tenant || !grants(principal.scope, 'ingest')) {
     throw denied();
@@ -81,7 +88,15 @@ export function mountHook<T>(app: Hono, path: string, deps: HookDeps, source: Ho
       params,
       now,
     };
-    await source.authenticate(req, deps);
+    try {
+      await source.authenticate(req, deps);
+    } catch (err) {
+      // One answer for every failure, so it reveals neither which tenants nor which sources exist;
+      // the reason (bad signature, stale timestamp…) goes to the log for the operator.
+      if (!isWardenError(err) || err.code !== 'unauthenticated') throw err;
+      deps.onDenied?.(tenant, source.source, err.message);
+      throw denied();
+    }
     const allowed = deps.rateLimiter(tenant).take(tenant);
     if (!allowed.ok) {
       throw new WardenError(

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { JsonValue } from '../ledger/receipt.js';
+import { rfc3339 } from './alert-schema.js';
 import { type HookSource, hookDenied } from './hook-route.js';
 import { verifyPagerDutySignature } from './pagerduty-signature.js';
 import type { TriggerDraft } from './trigger-event.js';
@@ -14,18 +15,17 @@ const schema = z.looseObject({
     id: z.string().min(1).max(256),
     event_type: z.string().min(1).max(128),
     resource_type: z.string().max(128).default(''),
-    occurred_at: z
-      .string()
-      .max(64)
-      .refine((s) => !Number.isNaN(Date.parse(s)), 'not a time'),
+    occurred_at: rfc3339,
     data: z
       .looseObject({
         id: z.string().max(256).optional(),
         html_url: z.string().max(4096).optional(),
         title: z.string().max(16_384).optional(),
-        created_at: z.string().max(64).optional(),
+        created_at: rfc3339.optional(),
         urgency: z.string().max(64).optional(),
         service: z.looseObject({ summary: z.string().max(1024).optional() }).optional(),
+        /** Set on events about something inside an incident (annotations, notes). */
+        incident: z.looseObject({ id: z.string().max(256).optional() }).optional(),
       })
       .default({}),
   }),
@@ -50,17 +50,18 @@ export const pagerdutyHook: HookSource<z.output<typeof schema>> = {
   schema,
   normalise({ event }) {
     const incident = event.data;
+    const incidentId = event.resource_type === 'incident' ? incident.id : incident.incident?.id;
     const status = alertStatus[event.event_type];
-    const isAlert = status !== undefined && incident.id !== undefined;
+    const isAlert = status !== undefined && incidentId !== undefined;
     const labels: Record<string, string> = { event_type: event.event_type };
-    if (incident.id) labels.incident = incident.id;
+    if (incidentId) labels.incident = incidentId;
     if (incident.service?.summary) labels.service = incident.service.summary;
     if (incident.urgency) labels.urgency = incident.urgency;
     const draft: TriggerDraft = {
       source: 'pagerduty',
       kind: isAlert ? 'alert' : 'event',
       status: isAlert ? status : 'received',
-      fingerprint: incident.id ?? null,
+      fingerprint: incidentId ?? null,
       dedupKey: `pagerduty:${event.id}`,
       labels,
       annotations: incident.title ? { summary: incident.title } : {},
