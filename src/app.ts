@@ -5,7 +5,9 @@ import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
 import { exportApi } from './api/export.js';
+import { playbooksApi } from './api/playbooks.js';
 import { receiptsApi } from './api/receipts.js';
+import { runsApi } from './api/runs.js';
 import type { Config } from './config.js';
 import { WardenError } from './errors.js';
 import { type AuthEnv, requireScope } from './http/auth.js';
@@ -14,6 +16,8 @@ import { createRouter } from './http/openapi.js';
 import { createRateLimiter, type RateLimiter } from './http/rate-limit.js';
 import { requestLog } from './http/request-log.js';
 import type { Ledger } from './ledger/ledger.js';
+import type { StepCatalog } from './pipeline/step-context.js';
+import type { RunQueue } from './queue/run-queue.js';
 import type { Database } from './storage/database.js';
 import type { HookDeps } from './triggers/hook-route.js';
 import { createHooksApp, documentHooks } from './triggers/hooks-app.js';
@@ -24,6 +28,8 @@ export interface AppDeps {
   db: Database;
   ledger: Ledger;
   ingest: Ingest;
+  catalog: StepCatalog;
+  queue: RunQueue;
   logger: Logger;
   /** Extra readiness probes (the queue, later); each throws when not ready. */
   probes?: Record<string, () => Promise<void>>;
@@ -109,9 +115,24 @@ export function createApp(deps: AppDeps) {
     scheme: 'bearer',
   });
   const read = requireScope('read', auth);
+  const admin = requireScope('admin', auth);
   api.use('/api/v1/receipts', read).use('/api/v1/receipts/*', read).use('/api/v1/export', read);
+  api.use('/api/v1/runs', read).use('/api/v1/runs/*', read).use('/api/v1/playbooks', read);
+  api.use('/api/v1/playbooks/:name/simulate', read).use('/api/v1/playbooks/:name/run', admin);
   api.route('/api/v1', receiptsApi(db.knex));
   api.route('/api/v1', exportApi(db.knex));
+  api.route('/api/v1', runsApi(db.knex));
+  api.route(
+    '/api/v1',
+    playbooksApi({
+      knex: db.knex,
+      ledger: deps.ledger,
+      catalog: deps.catalog,
+      tenants: new Map(deps.config.tenants.map((t) => [t.id, t])),
+      queue: deps.queue,
+      logger,
+    }),
+  );
   documentHooks(api as never);
   api.doc31('/api/v1/openapi.json', {
     openapi: '3.1.0',

@@ -164,7 +164,16 @@ function tenantSchema(ctx: ParseContext) {
       policies: relativePath(ctx).optional(),
       tokens: z.array(token).default([]),
       ingest: ingestSchema(ctx),
-      plugins: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+      /** Per plugin: its settings (checked by the plugin), `allowedHosts`, and `secrets` by name. */
+      plugins: z
+        .record(
+          z.string(),
+          z.looseObject({
+            allowedHosts: z.array(z.string().min(1).max(253)).default([]),
+            secrets: z.record(z.string(), secret(ctx)).default({}),
+          }),
+        )
+        .default({}),
       chat: z.record(z.string(), z.unknown()).default({}),
       anchoring: z.looseObject({ enabled: z.boolean().optional() }).default({}),
       reports: z.record(z.string(), z.unknown()).default({}),

@@ -7,13 +7,23 @@ import { type ServerType, serve as serveNode } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { createApp, isLoopback } from './app.js';
 import type { Config } from './config.js';
+import { WardenError } from './errors.js';
 import { createLedger, type Ledger } from './ledger/ledger.js';
 import { loadOrCreateSigningKey } from './ledger/signing-key.js';
 import { createWorkerSigner } from './ledger/worker-signer.js';
 import { createLogger } from './observability/logger.js';
-import { loadTenantPlaybooks } from './pipeline/playbook-files.js';
+import { createEngine, type Engine } from './pipeline/engine.js';
+import { type LoadedPlaybook, loadTenantPlaybooks } from './pipeline/playbook-files.js';
+import { syncPlaybookVersions } from './pipeline/playbook-versions.js';
+import { createStartRuns } from './pipeline/start-runs.js';
+import type { StepCatalog } from './pipeline/step-context.js';
+import { plugins } from './plugins/index.js';
+import { validatePluginSettings, validatePlugins } from './plugins/registry.js';
 import { createBullmqScheduler } from './queue/bullmq-scheduler.js';
+import { createInlineQueue } from './queue/inline-queue.js';
+import type { RunQueue } from './queue/run-queue.js';
 import { type Database, openDatabase } from './storage/database.js';
+import { unfinishedRuns } from './storage/runs.js';
 import { syncTenants } from './tenancy/tenants.js';
 import { createCronFire, schedulesOf } from './triggers/cron.js';
 import { createIngest, type Ingest } from './triggers/ingest.js';
@@ -29,16 +39,33 @@ export interface Runtime {
   db: Database;
   ledger: Ledger;
   ingest: Ingest;
+  catalog: StepCatalog;
+  engine: Engine;
+  queue: RunQueue;
+  /** Playbooks read from the tenants' folders at start (also the source of cron schedules). */
+  playbooks: ReadonlyMap<string, LoadedPlaybook[]>;
   close(): Promise<void>;
 }
 
-/** Opens storage (migrating it), loads the signing key and syncs tenants from the config. */
+/**
+ * Opens storage (migrating it), loads the signing key, validates the plugins and playbooks, syncs
+ * tenants and playbook versions from the config, and wires ingest → runs → queue → engine.
+ */
 export async function openRuntime(
   config: Config,
   opts: { purpose: string; logger?: Logger; sync?: boolean },
 ): Promise<Runtime> {
   const logger = opts.logger ?? createLogger({ level: config.logLevel });
   for (const warning of config.warnings) logger.warn(warning);
+  const catalog = validatePlugins(plugins);
+  const settingsProblems = validatePluginSettings(plugins, config.tenants);
+  if (settingsProblems.length > 0) {
+    throw new WardenError(
+      'config_invalid',
+      `Invalid plugin settings:\n${settingsProblems.map((p: string) => `  - ${p}`).join('\n')}`,
+    );
+  }
+  const playbooks = await loadTenantPlaybooks(config.tenants);
   const key = loadOrCreateSigningKey({
     dataDir: config.dataDir,
     pem: config.signingKeyPem?.reveal(),
@@ -51,16 +78,38 @@ export async function openRuntime(
   const signer = createWorkerSigner(key);
   try {
     const ledger = await createLedger({ knex: db.knex, signer });
-    if (opts.sync ?? true) await syncTenants({ knex: db.knex, ledger }, config.tenants);
-    const ingest = createIngest({ knex: db.knex, ledger });
+    if (opts.sync ?? true) {
+      await syncTenants({ knex: db.knex, ledger }, config.tenants);
+      for (const [tenant, loaded] of playbooks) {
+        await syncPlaybookVersions({ knex: db.knex, ledger }, tenant, loaded);
+      }
+    }
+    const tenants = new Map(config.tenants.map((t) => [t.id, t]));
+    const engine = createEngine({ knex: db.knex, ledger, catalog, tenants, logger });
+    const queue = createInlineQueue({
+      onError: (err, tenant, run) => logger.error({ err, tenant, run }, 'run processing failed'),
+    });
+    const ingest = createIngest({
+      knex: db.knex,
+      ledger,
+      startRuns: createStartRuns(),
+      onRunsCommitted: (tenant, runIds) => {
+        for (const id of runIds) void queue.enqueue(tenant, id);
+      },
+    });
     return {
       config,
       logger,
       db,
       ledger,
       ingest,
+      catalog,
+      engine,
+      queue,
+      playbooks,
       async close() {
         await ingest.drain();
+        await queue.stop();
         await ledger.drain();
         await signer.close();
         await db.close();
@@ -73,6 +122,15 @@ export async function openRuntime(
   }
 }
 
+/** Starts this process's worker: processes queued runs, starting with those left unfinished. */
+export async function startWorker(runtime: Runtime): Promise<void> {
+  const { engine, queue, db } = runtime;
+  await queue.start(async (tenant, runId) => {
+    await engine.process(tenant, runId);
+  });
+  for (const run of await unfinishedRuns(db.knex)) await queue.enqueue(run.tenant, run.id);
+}
+
 export interface Server {
   url: string;
   runtime: Runtime;
@@ -82,17 +140,16 @@ export interface Server {
 
 /** Starts the HTTP service; resolves once it listens. */
 export async function serve(config: Config, opts: { logger?: Logger } = {}): Promise<Server> {
-  const playbooks = await loadTenantPlaybooks(config.tenants);
   const runtime = await openRuntime(config, {
     purpose: `warden serve on port ${config.port}`,
     ...opts,
   });
-  const { db, ledger, ingest, logger } = runtime;
+  const { db, ledger, ingest, logger, catalog, queue, playbooks } = runtime;
   const scheduler = createScheduler(config, ingest, logger);
-  const app = createApp({ config, db, ledger, ingest, logger });
+  const app = createApp({ config, db, ledger, ingest, catalog, queue, logger });
   let server: ServerType | undefined;
-  const port = await scheduler
-    .sync(schedulesOf(playbooks))
+  const port = await startWorker(runtime)
+    .then(() => scheduler.sync(schedulesOf(playbooks)))
     .then(
       () =>
         new Promise<number>((resolve, reject) => {

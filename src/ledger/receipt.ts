@@ -18,6 +18,12 @@ export const receiptKinds = [
   'token.created',
   'token.revoked',
   'trigger.received',
+  'playbook.version',
+  'run.simulated',
+  'step.executed',
+  'step.denied',
+  'step.rolled_back',
+  'run.finished',
 ] as const;
 export type ReceiptKind = (typeof receiptKinds)[number];
 

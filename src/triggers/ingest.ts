@@ -40,6 +40,8 @@ export interface CreateIngestOptions {
   knex: Knex;
   ledger: Ledger;
   startRuns?: StartRuns;
+  /** Told the runs a batch started, after its transaction committed (to enqueue them). */
+  onRunsCommitted?: (tenant: string, runIds: string[]) => void;
   /** Most drafts committed in one transaction. @defaultValue 500 */
   maxBatch?: number;
 }
@@ -92,11 +94,15 @@ export function createIngest(options: CreateIngestOptions): Ingest {
 
   const writer = createGroupCommit<Item, Accepted[]>({
     commit: async (tenant, items) => {
+      let answers: Accepted[][];
       try {
-        return await commitBatch(tenant, items);
+        answers = await commitBatch(tenant, items);
       } catch (err) {
         throw asStorageError(err, tenant);
       }
+      const runIds = answers.flatMap((entries) => entries.flatMap((e) => e.runs));
+      if (runIds.length > 0) options.onRunsCommitted?.(tenant, runIds);
+      return answers;
     },
     maxWeight: options.maxBatch ?? 500,
     weight: (item) => Math.max(1, item.drafts.length),

@@ -3,6 +3,12 @@ import pino, { type Logger } from 'pino';
 import { type AppDeps, createApp } from '../../src/app.js';
 import type { TenantConfig } from '../../src/config.js';
 import type { Ledger } from '../../src/ledger/ledger.js';
+import { createStartRuns } from '../../src/pipeline/start-runs.js';
+import type { StepCatalog } from '../../src/pipeline/step-context.js';
+import { plugins } from '../../src/plugins/index.js';
+import { validatePlugins } from '../../src/plugins/registry.js';
+import { createInlineQueue } from '../../src/queue/inline-queue.js';
+import type { RunQueue } from '../../src/queue/run-queue.js';
 import type { Database } from '../../src/storage/database.js';
 import { createIngest, type Ingest } from '../../src/triggers/ingest.js';
 
@@ -14,16 +20,31 @@ export interface TestAppOptions {
   tenants?: TenantConfig[];
   logger?: Logger;
   ingest?: Ingest;
+  /** @defaultValue an inline queue that is never started: runs stay queued */
+  queue?: RunQueue;
+  catalog?: StepCatalog;
   probes?: AppDeps['probes'];
 }
 
 export function buildApp(opts: TestAppOptions) {
-  const ingest = opts.ingest ?? createIngest({ knex: opts.db.knex, ledger: opts.ledger });
+  const queue = opts.queue ?? createInlineQueue({ onError: () => {} });
+  const ingest =
+    opts.ingest ??
+    createIngest({
+      knex: opts.db.knex,
+      ledger: opts.ledger,
+      startRuns: createStartRuns(),
+      onRunsCommitted: (tenant, ids) => {
+        for (const id of ids) void queue.enqueue(tenant, id);
+      },
+    });
   return createApp({
     config: { host: opts.host ?? '127.0.0.1', tenants: opts.tenants ?? [] },
     db: opts.db,
     ledger: opts.ledger,
     ingest,
+    catalog: opts.catalog ?? validatePlugins(plugins),
+    queue,
     logger: opts.logger ?? pino({ level: 'silent' }),
     ...(opts.probes ? { probes: opts.probes } : {}),
   });

@@ -1,0 +1,249 @@
+/**
+ * Engine: drives one run through its persisted states. queued → simulated (plans + receipt) →
+ * running → for each step: guard (the guardrails' seam) → claim in the database → execute →
+ * outcome and receipt → succeeded. On a failure or a denial, completed steps are rolled back in
+ * reverse. A step is claimed before it runs, so it runs at most once; one found claimed but
+ * unfinished after a crash is re-run only if declared idempotent, otherwise it becomes `unknown`
+ * and the run fails, for a human to check. Every state change commits with its receipt.
+ */
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import type { TenantConfig } from '../config.js';
+import type { Ledger } from '../ledger/ledger.js';
+import type { JsonValue } from '../ledger/receipt.js';
+import { getVersion, type PlaybookVersion } from '../storage/playbooks.js';
+import { claimStep, getRunRow, getSteps, type RunStatus, type StepRow } from '../storage/runs.js';
+import { rollbackSteps } from './rollback.js';
+import { createRunRecorder, type RunRecorder } from './run-recorder.js';
+import { createStepRunner, type StepRunner } from './run-step.js';
+import { digestJson, type StepPlan, simulateRun } from './simulate-run.js';
+import type { StepCatalog } from './step-context.js';
+
+export type DecisionOutcome = 'allow' | 'deny' | 'approval_required';
+export interface Decision {
+  outcome: DecisionOutcome;
+  reasons: string[];
+}
+
+/** What a guard sees before each step; the guardrails supply the real chain. */
+export interface GuardInput {
+  tenant: string;
+  runId: string;
+  playbook: PlaybookVersion;
+  plan: StepPlan;
+}
+export type Guard = (input: GuardInput) => Promise<Decision>;
+
+export const allowAll: Guard = async () => ({ outcome: 'allow', reasons: [] });
+
+export interface EngineDeps {
+  knex: Knex;
+  ledger: Ledger;
+  catalog: StepCatalog;
+  tenants: ReadonlyMap<string, TenantConfig>;
+  logger: Logger;
+  guard?: Guard;
+  /** @defaultValue 300000 (5 minutes) */
+  stepTimeoutMs?: number;
+}
+
+export interface Engine {
+  /** Advances the run as far as it can go; safe to call again (after a crash, or twice at once). */
+  process(tenant: string, runId: string): Promise<RunStatus | undefined>;
+}
+
+const settled: RunStatus[] = ['succeeded', 'failed', 'denied', 'cancelled', 'awaiting_approval'];
+
+interface RunScope {
+  tenant: string;
+  runId: string;
+  version: PlaybookVersion;
+  context: unknown;
+  recorder: RunRecorder;
+  runner: StepRunner;
+}
+
+export function createEngine(deps: EngineDeps): Engine {
+  const { knex, catalog } = deps;
+  const guard = deps.guard ?? allowAll;
+
+  async function plan(scope: RunScope, first: boolean): Promise<StepPlan[] | undefined> {
+    const sim = await simulateRun({
+      playbook: scope.version.definition,
+      context: scope.context,
+      catalog,
+      tenant: scope.tenant,
+      config: deps.tenants.get(scope.tenant),
+      logger: deps.logger,
+    });
+    if (!sim.ok) {
+      const data = { playbook: scope.recorder.ref, step: sim.step, uses: sim.uses };
+      await scope.recorder.step(
+        sim.step,
+        {
+          status: 'denied',
+          decision: { outcome: 'deny', reasons: [sim.reason] },
+          error: sim.detail,
+          finished: true,
+        },
+        { kind: 'step.denied', data: { ...data, reasons: [sim.reason], detail: sim.detail } },
+      );
+      await scope.recorder.finish('denied', `step ${sim.step}: ${sim.reason}: ${sim.detail}`);
+      return undefined;
+    }
+    if (first) {
+      await scope.recorder.simulated(
+        sim.steps.map(({ input: _input, ...p }) => ({
+          step: p.step,
+          fields: { plan: p as unknown as JsonValue, input_digest: p.inputDigest },
+        })),
+        { steps: sim.steps.map(({ input: _i, effects: _e, ...p }) => p) as unknown as JsonValue },
+      );
+    }
+    return sim.steps;
+  }
+
+  /** Returns the run's final status, or undefined when another worker holds a step. */
+  async function runStep(scope: RunScope, row: StepRow, p: StepPlan, done: StepRow[]) {
+    const spec = scope.version.definition.spec.steps.find((s) => s.id === row.step_id);
+    if (!spec) return scope.recorder.finish('failed', `step ${row.step_id} is not in the playbook`);
+    const ref = scope.recorder.ref;
+    const fail = async (status: 'denied' | 'failed', why: string) => {
+      await rollbackSteps({ ...scope, done, catalog });
+      return scope.recorder.finish(status, why);
+    };
+    if (row.status === 'running') {
+      const idempotent = spec.idempotent ?? catalog.get(spec.uses)?.step.idempotent ?? false;
+      if (!idempotent) {
+        const error = 'claimed but unfinished (crash or restart); not idempotent, so not run again';
+        await scope.recorder.step(
+          row.step_id,
+          { status: 'unknown', error, finished: true },
+          {
+            kind: 'step.executed',
+            data: { playbook: ref, step: row.step_id, uses: spec.uses, outcome: 'unknown', error },
+          },
+        );
+        return scope.recorder.finish(
+          'failed',
+          `step ${row.step_id}: outcome unknown; check it by hand`,
+        );
+      }
+      await knex('run_steps')
+        .where({
+          tenant_id: scope.tenant,
+          run_id: scope.runId,
+          step_id: row.step_id,
+          status: 'running',
+        })
+        .update({ status: 'pending' });
+    }
+    const decision = await guard({
+      tenant: scope.tenant,
+      runId: scope.runId,
+      playbook: scope.version,
+      plan: p,
+    });
+    if (decision.outcome !== 'allow') {
+      await scope.recorder.step(
+        row.step_id,
+        { status: 'denied', decision: decision as unknown as JsonValue, finished: true },
+        {
+          kind: 'step.denied',
+          data: { playbook: ref, step: row.step_id, uses: spec.uses, reasons: decision.reasons },
+        },
+      );
+      return fail(
+        'denied',
+        `step ${row.step_id}: ${decision.reasons.join(', ') || decision.outcome}`,
+      );
+    }
+    if (!(await claimStep(knex, scope.tenant, scope.runId, row.step_id))) return undefined;
+    const started = Date.now();
+    let output: JsonValue = null;
+    let error: string | null = null;
+    try {
+      output = await scope.runner.execute(
+        spec.uses,
+        p.input,
+        `${scope.tenant}:${scope.runId}:${row.step_id}`,
+        {
+          run: scope.runId,
+          step: row.step_id,
+        },
+      );
+    } catch (err) {
+      error = err instanceof Error ? err.message : String(err);
+    }
+    const durationMs = Date.now() - started;
+    const outputDigest = error ? null : digestJson(output);
+    await scope.recorder.step(
+      row.step_id,
+      {
+        status: error ? 'failed' : 'succeeded',
+        decision: decision as unknown as JsonValue,
+        ...(error ? { error } : { output, output_digest: outputDigest }),
+        duration_ms: durationMs,
+        finished: true,
+      },
+      {
+        kind: 'step.executed',
+        data: {
+          playbook: ref,
+          step: row.step_id,
+          uses: spec.uses,
+          outcome: error ? 'failed' : 'succeeded',
+          decision: decision as unknown as JsonValue,
+          inputDigest: p.inputDigest,
+          outputDigest,
+          durationMs,
+          targets: p.targets,
+          cost: p.cost,
+          risk: p.risk,
+          error,
+        },
+      },
+    );
+    if (error) return fail('failed', `step ${row.step_id} failed: ${error}`);
+    done.push({ ...row, status: 'succeeded', output });
+    return 'running' as const;
+  }
+
+  return {
+    async process(tenant, runId) {
+      const run = await getRunRow(knex, tenant, runId);
+      if (!run || settled.includes(run.status)) return run?.status;
+      const version = await getVersion(knex, tenant, run.playbook_version_id);
+      if (!version) throw new Error(`run ${runId} names a missing playbook version`);
+      const scope: RunScope = {
+        tenant,
+        runId,
+        version,
+        context: run.context,
+        recorder: createRunRecorder(deps, tenant, runId, version),
+        runner: createStepRunner({
+          tenant,
+          config: deps.tenants.get(tenant),
+          catalog,
+          logger: deps.logger.child({ tenant, playbook: version.name }),
+          timeoutMs: deps.stepTimeoutMs ?? 300_000,
+        }),
+      };
+      const plans = await plan(scope, run.status === 'queued');
+      if (!plans) return 'denied';
+      const done: StepRow[] = [];
+      for (const row of await getSteps(knex, tenant, runId)) {
+        if (row.status === 'succeeded' || row.status === 'skipped') {
+          done.push(row);
+          continue;
+        }
+        if (row.status !== 'pending' && row.status !== 'running') return run.status;
+        const p = plans.find((x) => x.step === row.step_id);
+        if (!p) return scope.recorder.finish('failed', `step ${row.step_id} has no plan`);
+        const outcome = await runStep(scope, row, p, done);
+        if (outcome !== 'running') return outcome;
+      }
+      return scope.recorder.finish('succeeded');
+    },
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * Start-runs: inside the ingest transaction, each new trigger starts one run per matching, enabled
+ * playbook (its current version), queued with its steps pending. The queue is told after commit.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import { currentVersions, type PlaybookVersion } from '../storage/playbooks.js';
+import { insertRun } from '../storage/runs.js';
+import type { StartRuns } from '../triggers/ingest.js';
+import { playbookMatches } from './match.js';
+import { runContext } from './run-context.js';
+
+/** Creates a run of `version` (queued) and returns its id. */
+export async function createRun(
+  trx: Knex,
+  version: PlaybookVersion,
+  trigger: Parameters<typeof runContext>[0],
+  params: Parameters<typeof runContext>[2] = {},
+): Promise<string> {
+  const id = randomUUID();
+  await insertRun(trx, {
+    id,
+    tenant: version.tenant,
+    versionId: version.id,
+    playbook: version.name,
+    triggerId: trigger?.id ?? null,
+    context: runContext(trigger, { name: version.name, version: version.version }, params),
+    steps: version.definition.spec.steps.map((s) => ({ id: s.id, uses: s.uses })),
+  });
+  return id;
+}
+
+/** The `startRuns` seam for ingest; `onCreated` learns the run ids (to enqueue after commit). */
+export function createStartRuns(): StartRuns {
+  return async (trx, tenant, triggers) => {
+    const runs = new Map<string, string[]>();
+    if (triggers.length === 0) return runs;
+    const versions = (await currentVersions(trx, tenant)).filter((v) => !v.disabled);
+    for (const trigger of triggers) {
+      const ids: string[] = [];
+      for (const version of versions) {
+        if (playbookMatches(version.definition, trigger))
+          ids.push(await createRun(trx, version, trigger));
+      }
+      if (ids.length > 0) runs.set(trigger.id, ids);
+    }
+    return runs;
+  };
+}
