@@ -2,7 +2,9 @@
 import { Command, CommanderError } from 'commander';
 import { exportCommand } from './commands/export.js';
 import { migrateCommand } from './commands/migrate.js';
+import { playbookCommand } from './commands/playbook.js';
 import { serveCommand } from './commands/serve.js';
+import { simulateCommand } from './commands/simulate.js';
 import { tenantCommand } from './commands/tenant.js';
 import { tokenCommand } from './commands/token.js';
 import { verifyCommand } from './commands/verify.js';
@@ -25,6 +27,8 @@ export function createProgram(io: Io): Command {
     migrateCommand,
     tenantCommand,
     tokenCommand,
+    playbookCommand,
+    simulateCommand,
     exportCommand,
     verifyCommand,
   ]) {
