@@ -8,11 +8,12 @@ import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchRow } from './benchmark.js';
+import { ingressBenchmark } from './ingress.js';
 import { ledgerBenchmark } from './ledger.js';
 import { formatTable, writeResults } from './report.js';
 import { startupBenchmark } from './startup.js';
 
-const benchmarks = [ledgerBenchmark, startupBenchmark];
+const benchmarks = [ledgerBenchmark, startupBenchmark, ingressBenchmark];
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
