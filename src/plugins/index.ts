@@ -2,6 +2,7 @@
 import type { PluginDefinition } from '../sdk/index.js';
 import { chatPlugin } from './chat/index.js';
 import { httpPlugin } from './http/index.js';
+import { kubernetesPlugin } from './kubernetes/index.js';
 import { pagerDutyPlugin } from './pagerduty/index.js';
 import { prometheusPlugin } from './prometheus/index.js';
 import { waitPlugin } from './wait/index.js';
@@ -16,4 +17,5 @@ export const plugins = [
   chatPlugin,
   prometheusPlugin,
   pagerDutyPlugin,
+  kubernetesPlugin,
 ] as const satisfies readonly PluginDefinition[];

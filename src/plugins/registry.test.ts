@@ -39,6 +39,8 @@ describe('validatePlugins', () => {
     expect([...catalog.keys()].sort()).toEqual([
       'chat.notify',
       'http.request',
+      'kubernetes.rolloutRestart',
+      'kubernetes.scale',
       'pagerduty.acknowledge',
       'pagerduty.note',
       'pagerduty.resolve',
@@ -112,7 +114,7 @@ describe('validatePluginSettings', () => {
   it('reports a plugin the registry does not know, naming the known ones', () => {
     const [problem] = validatePluginSettings(list, [tenant({ htp: {} })]);
     expect(problem).toBe(
-      'tenants[0] (acme) plugins.htp: no plugin is called htp. Fix: use one of http, wait, chat, prometheus, pagerduty, prom.',
+      'tenants[0] (acme) plugins.htp: no plugin is called htp. Fix: use one of http, wait, chat, prometheus, pagerduty, kubernetes, prom.',
     );
   });
 
