@@ -225,7 +225,7 @@ export function createEngine(deps: EngineDeps): Engine {
           tenant,
           config: deps.tenants.get(tenant),
           catalog,
-          logger: deps.logger.child({ tenant, playbook: version.name }),
+          logger: deps.logger.child({ playbook: version.name }),
           timeoutMs: deps.stepTimeoutMs ?? 300_000,
         }),
       };
