@@ -31,6 +31,8 @@ export interface AppDeps {
   catalog: StepCatalog;
   queue: RunQueue;
   logger: Logger;
+  /** `worker` serves only /healthz and /readyz. @defaultValue 'all' */
+  role?: 'all' | 'ingress' | 'worker';
   /** Extra readiness probes (the queue, later); each throws when not ready. */
   probes?: Record<string, () => Promise<void>>;
 }
@@ -106,6 +108,7 @@ export function createApp(deps: AppDeps) {
     return c.json({ status: 'ready', checks });
   });
 
+  if (deps.role === 'worker') return app;
   app.route('/hooks', createHooksApp(hookDeps(deps)));
 
   // One OpenAPI document for the whole service: /api/v1 routes and the hooks.

@@ -208,6 +208,7 @@ function rootSchema(ctx: ParseContext) {
         .string()
         .regex(/^[a-zA-Z0-9_-]{1,64}$/, 'not a valid prefix. Fix: use letters, digits, "_" and "-"')
         .default('warden'),
+      WARDEN_ROLE: z.enum(['all', 'ingress', 'worker']).default('all'),
       WARDEN_ADMIN_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
       WARDEN_SIGNING_KEY: z
         .string()
@@ -235,6 +236,8 @@ export interface Config {
   readonly dataDir: string;
   readonly databaseUrl: string | undefined;
   readonly redisUrl: string | undefined;
+  /** What `warden serve` runs: HTTP ingress and API, workers, or both (the default). */
+  readonly role: 'all' | 'ingress' | 'worker';
   /** Key prefix of Warden's queues in Redis (several deployments or test runs may share one). */
   readonly redisPrefix: string;
   readonly adminToken: Secret | undefined;
@@ -261,6 +264,8 @@ export interface LoadConfigOptions {
   port?: number;
   /** Overrides `WARDEN_DATA_DIR`. */
   dataDir?: string;
+  /** Overrides `WARDEN_ROLE`. */
+  role?: string;
   /** Working directory for relative paths. @defaultValue process.cwd() */
   cwd?: string;
 }
@@ -279,6 +284,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const envInput = { ...env } as Record<string, string | undefined>;
   if (options.port !== undefined) envInput.PORT = String(options.port);
   if (options.dataDir !== undefined) envInput.WARDEN_DATA_DIR = options.dataDir;
+  if (options.role !== undefined) envInput.WARDEN_ROLE = options.role;
   for (const [k, v] of Object.entries(envInput)) if (v === '') delete envInput[k];
 
   const input = { file: file ?? {}, env: envInput };
@@ -287,6 +293,16 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     ...duplicateIssues(input.file),
     ...(result.error?.issues ?? []),
     ...(result.data ? sharedTokenIssues(result.data.file.tenants) : []),
+    ...(result.data && result.data.env.WARDEN_ROLE !== 'all' && !result.data.env.REDIS_URL
+      ? [
+          {
+            code: 'custom' as const,
+            path: ['env', 'WARDEN_ROLE'],
+            message: `role ${result.data.env.WARDEN_ROLE} needs a queue shared between processes. Fix: set REDIS_URL, or run with --role all`,
+            input: undefined,
+          },
+        ]
+      : []),
   ];
   if (!result.success || issues.length > 0) {
     throw new WardenError('config_invalid', formatIssues(configFile, issues, input), {
@@ -303,6 +319,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     redisPrefix: e.WARDEN_REDIS_PREFIX,
+    role: e.WARDEN_ROLE,
     adminToken: secret('WARDEN_ADMIN_TOKEN', e.WARDEN_ADMIN_TOKEN),
     signingKeyPem: secret('WARDEN_SIGNING_KEY', e.WARDEN_SIGNING_KEY),
     logLevel: e.LOG_LEVEL,

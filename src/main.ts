@@ -19,10 +19,12 @@ import { createStartRuns } from './pipeline/start-runs.js';
 import type { StepCatalog } from './pipeline/step-context.js';
 import { plugins } from './plugins/index.js';
 import { validatePluginSettings, validatePlugins } from './plugins/registry.js';
+import { createBullmqQueue } from './queue/bullmq-queue.js';
 import { createBullmqScheduler } from './queue/bullmq-scheduler.js';
 import { createInlineQueue } from './queue/inline-queue.js';
 import type { RunQueue } from './queue/run-queue.js';
 import { type Database, openDatabase } from './storage/database.js';
+import { createRunLock } from './storage/run-lock.js';
 import { unfinishedRuns } from './storage/runs.js';
 import { syncTenants } from './tenancy/tenants.js';
 import { createCronFire, schedulesOf } from './triggers/cron.js';
@@ -85,16 +87,49 @@ export async function openRuntime(
       }
     }
     const tenants = new Map(config.tenants.map((t) => [t.id, t]));
-    const engine = createEngine({ knex: db.knex, ledger, catalog, tenants, logger });
-    const queue = createInlineQueue({
-      onError: (err, tenant, run) => logger.error({ err, tenant, run }, 'run processing failed'),
+    const engine = createEngine({
+      knex: db.knex,
+      ledger,
+      catalog,
+      tenants,
+      logger,
+      runLock: createRunLock(db.knex, db.engine),
     });
+    const queue: RunQueue = config.redisUrl
+      ? createBullmqQueue({
+          connection: { url: config.redisUrl },
+          prefix: config.redisPrefix,
+          onError: (f) =>
+            logger.error(
+              {
+                err: f.error,
+                tenant: f.tenant,
+                run: f.runId,
+                attempt: f.attempt,
+                willRetry: f.willRetry,
+              },
+              f.runId ? 'run processing failed' : 'run queue error',
+            ),
+        })
+      : createInlineQueue({
+          onError: (err, tenant, run) =>
+            logger.error({ err, tenant, run }, 'run processing failed'),
+        });
     const ingest = createIngest({
       knex: db.knex,
       ledger,
       startRuns: createStartRuns(),
       onRunsCommitted: (tenant, runIds) => {
-        for (const id of runIds) void queue.enqueue(tenant, id);
+        for (const id of runIds) {
+          queue
+            .enqueue(tenant, id)
+            .catch((err: unknown) =>
+              logger.error(
+                { err, tenant, run: id },
+                'enqueue failed; the run stays queued until a worker resumes it',
+              ),
+            );
+        }
       },
     });
     return {
@@ -146,10 +181,11 @@ export async function serve(config: Config, opts: { logger?: Logger } = {}): Pro
   });
   const { db, ledger, ingest, logger, catalog, queue, playbooks } = runtime;
   const scheduler = createScheduler(config, ingest, logger);
-  const app = createApp({ config, db, ledger, ingest, catalog, queue, logger });
+  const { role } = config;
+  const app = createApp({ config, db, ledger, ingest, catalog, queue, logger, role });
   let server: ServerType | undefined;
-  const port = await startWorker(runtime)
-    .then(() => scheduler.sync(schedulesOf(playbooks)))
+  const port = await (role === 'ingress' ? Promise.resolve() : startWorker(runtime))
+    .then(() => (role === 'worker' ? undefined : scheduler.sync(schedulesOf(playbooks))))
     .then(
       () =>
         new Promise<number>((resolve, reject) => {

@@ -12,6 +12,7 @@ import type { TenantConfig } from '../config.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { JsonValue } from '../ledger/receipt.js';
 import { getVersion, type PlaybookVersion } from '../storage/playbooks.js';
+import type { RunLock } from '../storage/run-lock.js';
 import { claimStep, getRunRow, getSteps, type RunStatus, type StepRow } from '../storage/runs.js';
 import { rollbackSteps } from './rollback.js';
 import { createRunRecorder, type RunRecorder } from './run-recorder.js';
@@ -43,6 +44,8 @@ export interface EngineDeps {
   tenants: ReadonlyMap<string, TenantConfig>;
   logger: Logger;
   guard?: Guard;
+  /** Keeps two workers from advancing one run at once. */
+  runLock: RunLock;
   /** @defaultValue 300000 (5 minutes) */
   stepTimeoutMs?: number;
 }
@@ -211,39 +214,49 @@ export function createEngine(deps: EngineDeps): Engine {
 
   return {
     async process(tenant, runId) {
-      const run = await getRunRow(knex, tenant, runId);
-      if (!run || settled.includes(run.status)) return run?.status;
-      const version = await getVersion(knex, tenant, run.playbook_version_id);
-      if (!version) throw new Error(`run ${runId} names a missing playbook version`);
-      const scope: RunScope = {
-        tenant,
-        runId,
-        version,
-        context: run.context,
-        recorder: createRunRecorder(deps, tenant, runId, version),
-        runner: createStepRunner({
-          tenant,
-          config: deps.tenants.get(tenant),
-          catalog,
-          logger: deps.logger.child({ playbook: version.name }),
-          timeoutMs: deps.stepTimeoutMs ?? 300_000,
-        }),
-      };
-      const plans = await plan(scope, run.status === 'queued');
-      if (!plans) return 'denied';
-      const done: StepRow[] = [];
-      for (const row of await getSteps(knex, tenant, runId)) {
-        if (row.status === 'succeeded' || row.status === 'skipped') {
-          done.push(row);
-          continue;
-        }
-        if (row.status !== 'pending' && row.status !== 'running') return run.status;
-        const p = plans.find((x) => x.step === row.step_id);
-        if (!p) return scope.recorder.finish('failed', `step ${row.step_id} has no plan`);
-        const outcome = await runStep(scope, row, p, done);
-        if (outcome !== 'running') return outcome;
+      const release = await deps.runLock.tryAcquire(runId);
+      if (!release) return undefined; // another worker is advancing it
+      try {
+        return await advance(tenant, runId);
+      } finally {
+        await release();
       }
-      return scope.recorder.finish('succeeded');
     },
   };
+
+  async function advance(tenant: string, runId: string): Promise<RunStatus | undefined> {
+    const run = await getRunRow(knex, tenant, runId);
+    if (!run || settled.includes(run.status)) return run?.status;
+    const version = await getVersion(knex, tenant, run.playbook_version_id);
+    if (!version) throw new Error(`run ${runId} names a missing playbook version`);
+    const scope: RunScope = {
+      tenant,
+      runId,
+      version,
+      context: run.context,
+      recorder: createRunRecorder(deps, tenant, runId, version),
+      runner: createStepRunner({
+        tenant,
+        config: deps.tenants.get(tenant),
+        catalog,
+        logger: deps.logger.child({ playbook: version.name }),
+        timeoutMs: deps.stepTimeoutMs ?? 300_000,
+      }),
+    };
+    const plans = await plan(scope, run.status === 'queued');
+    if (!plans) return 'denied';
+    const done: StepRow[] = [];
+    for (const row of await getSteps(knex, tenant, runId)) {
+      if (row.status === 'succeeded' || row.status === 'skipped') {
+        done.push(row);
+        continue;
+      }
+      if (row.status !== 'pending' && row.status !== 'running') return run.status;
+      const p = plans.find((x) => x.step === row.step_id);
+      if (!p) return scope.recorder.finish('failed', `step ${row.step_id} has no plan`);
+      const outcome = await runStep(scope, row, p, done);
+      if (outcome !== 'running') return outcome;
+    }
+    return scope.recorder.finish('succeeded');
+  }
 }

@@ -28,6 +28,7 @@ import { syncPlaybookVersions } from '../../src/pipeline/playbook-versions.js';
 import { plugins } from '../../src/plugins/index.js';
 import { validatePluginSettings, validatePlugins } from '../../src/plugins/registry.js';
 import { createInlineQueue } from '../../src/queue/inline-queue.js';
+import { createRunLock } from '../../src/storage/run-lock.js';
 import { syncTenants } from '../../src/tenancy/tenants.js';
 import { buildApp } from '../helpers/app.js';
 import { createTestLedger, describeEngines } from '../helpers/database.js';
@@ -97,6 +98,7 @@ describeEngines('demo: example playbooks against the demo target', ({ db }) => {
     await syncPlaybookVersions(deps, tenant, await demoPlaybooks(host));
     const logger = pino({ level: 'silent' });
     const engine = createEngine({
+      runLock: createRunLock(db().knex, db().engine),
       knex: db().knex,
       ledger,
       catalog,

@@ -14,6 +14,7 @@ import { plugins } from '../../src/plugins/index.js';
 import { validatePlugins } from '../../src/plugins/registry.js';
 import { createInlineQueue } from '../../src/queue/inline-queue.js';
 import { currentVersions } from '../../src/storage/playbooks.js';
+import { createRunLock } from '../../src/storage/run-lock.js';
 import { getRunRow, getSteps } from '../../src/storage/runs.js';
 import { listTriggers } from '../../src/storage/triggers.js';
 import { createTenant, createToken } from '../../src/tenancy/tenants.js';
@@ -130,6 +131,7 @@ describeEngines('playbook runtime', ({ db }) => {
     await syncPlaybookVersions(deps, tenant, loaded);
     const logger = pino({ level: 'silent' });
     engine = createEngine({
+      runLock: createRunLock(db().knex, db().engine),
       knex: db().knex,
       ledger,
       catalog,
@@ -363,5 +365,16 @@ describeEngines('playbook runtime', ({ db }) => {
     await engine.process(tenant, runId);
     expect(target.calls.slice(before).map((c) => c.path)).toEqual(['/admin/restart', '/health']);
     expect((await getRunRow(db().knex, tenant, runId))?.status).toBe('succeeded');
+    // No worker mistook another's step in flight for a crash leftover.
+    expect((await getSteps(db().knex, tenant, runId)).map((s) => s.status)).toEqual([
+      'succeeded',
+      'succeeded',
+    ]);
+    expect(await kindsOf(runId)).toEqual([
+      'run.simulated',
+      'step.executed',
+      'step.executed',
+      'run.finished',
+    ]);
   });
 });

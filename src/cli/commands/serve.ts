@@ -1,5 +1,5 @@
 /** `warden serve`: runs the service until SIGTERM. */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { runUntilSignal } from '../../main.js';
 import { configOf } from '../context.js';
 import type { Io } from '../output.js';
@@ -15,8 +15,17 @@ export function serveCommand(io: Io): Command {
   return new Command('serve')
     .description('run the service (HTTP ingress, API and workers)')
     .option('-p, --port <port>', 'port to listen on (default: $PORT or 3000)', parsePort)
-    .action(async (opts: { port?: number }, cmd: Command) => {
-      const config = configOf(cmd, opts.port === undefined ? {} : { port: opts.port });
+    .addOption(
+      new Option(
+        '--role <role>',
+        'ingress (HTTP + cron), worker (runs) or all (default: $WARDEN_ROLE or all)',
+      ).choices(['all', 'ingress', 'worker']),
+    )
+    .action(async (opts: { port?: number; role?: string }, cmd: Command) => {
+      const config = configOf(cmd, {
+        ...(opts.port === undefined ? {} : { port: opts.port }),
+        ...(opts.role === undefined ? {} : { role: opts.role }),
+      });
       await runUntilSignal(config, io.out);
     });
 }
