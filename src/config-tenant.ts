@@ -1,0 +1,164 @@
+/**
+ * Config-tenant: the schema of one tenant in warden.yaml — tokens, ingest secrets per source,
+ * plugin settings and secrets — and how `env:NAME` secret references are resolved.
+ */
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { Secret } from './secret.js';
+
+export const tiers = ['free', 'pro', 'enterprise'] as const;
+export type Tier = (typeof tiers)[number];
+export const tokenScopes = ['ingest', 'read', 'admin'] as const;
+export type TokenScope = (typeof tokenScopes)[number];
+
+export interface ParseContext {
+  env: Record<string, string | undefined>;
+  baseDir: string;
+}
+
+/**
+ * A secret written as `env:NAME` (read from the environment) or as a literal (warned about at load,
+ * unless it is a loopback-only demo value).
+ */
+function resolveSecret(
+  ctx: ParseContext,
+  raw: string,
+  check: z.core.$RefinementCtx,
+  literalSource: 'literal' | 'demo' = 'literal',
+  path: string[] = [],
+): Secret {
+  if (!raw.startsWith('env:')) return new Secret(raw, literalSource);
+  const name = raw.slice(4);
+  const value = ctx.env[name];
+  if (value === undefined || value === '') {
+    check.addIssue({
+      code: 'custom',
+      path,
+      message: `environment variable ${name} is not set. Fix: export ${name}=<value> before starting Warden.`,
+    });
+    return new Secret('', raw);
+  }
+  return new Secret(value, raw);
+}
+
+/** `whsec_` + base64 of 24–64 bytes (the prefix is optional), as Standard Webhooks specifies. */
+function isStandardWebhookSecret(s: Secret): boolean {
+  const b64 = s.reveal().replace(/^whsec_/, '');
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return s.reveal() === ''; // '' = env var missing, reported already
+  const bytes = Buffer.from(b64, 'base64').length;
+  return bytes >= 24 && bytes <= 64;
+}
+
+/** A secret field: `env:NAME` or a literal (warned about). */
+function secret(ctx: ParseContext) {
+  return z
+    .string()
+    .min(1)
+    .transform((raw, check) => resolveSecret(ctx, raw, check));
+}
+
+/** Per-source ingest settings: signing secrets and the tenant's rate limit. */
+function ingestSchema(ctx: ParseContext) {
+  return z
+    .looseObject({
+      grafana: z
+        .looseObject({
+          secret: secret(ctx),
+          /** Header carrying the unix timestamp Grafana prefixes to the signed body, if configured. */
+          timestampHeader: z.string().min(1).optional(),
+        })
+        .optional(),
+      pagerduty: z.looseObject({ secret: secret(ctx) }).optional(),
+      events: z
+        .record(
+          z
+            .string()
+            .regex(
+              /^[a-z0-9][a-z0-9._-]{0,62}$/,
+              'not a valid source name. Fix: use lowercase letters, digits, ".", "_" and "-"',
+            ),
+          z.looseObject({
+            secret: secret(ctx).refine(isStandardWebhookSecret, {
+              message:
+                'not a Standard Webhooks secret. Fix: use whsec_ followed by 24 to 64 random bytes in base64 (openssl rand -base64 32)',
+            }),
+          }),
+        )
+        .default({}),
+      /** Deliveries per second per tenant (token bucket), across all hook sources. */
+      rateLimit: z
+        .object({
+          perSecond: z.number().positive().default(200),
+          burst: z.number().int().positive().default(400),
+        })
+        .default({ perSecond: 200, burst: 400 }),
+    })
+    .default({ events: {}, rateLimit: { perSecond: 200, burst: 400 } });
+}
+
+function relativePath(ctx: ParseContext) {
+  return z
+    .string()
+    .min(1)
+    .transform((p) => (isAbsolute(p) ? p : resolve(ctx.baseDir, p)));
+}
+
+export function tenantSchema(ctx: ParseContext) {
+  const token = z
+    .looseObject({
+      name: z
+        .string()
+        .regex(
+          /^[a-z0-9][a-z0-9._-]{0,62}$/,
+          'not a valid token name. Fix: use lowercase letters, digits, ".", "_" and "-" (at most 63)',
+        ),
+      scope: z.enum(tokenScopes),
+      /** Demo tokens: accepted only while the server listens on loopback. */
+      loopbackOnly: z.boolean().default(false),
+      value: z.string().min(1),
+    })
+    // Per token, so a problem elsewhere in the tenant does not hide a missing variable.
+    .transform((t, check) => {
+      const value = resolveSecret(ctx, t.value, check, t.loopbackOnly ? 'demo' : 'literal', [
+        'value',
+      ]);
+      const length = value.reveal().length;
+      if (length > 0 && (length < 16 || length > 512)) {
+        check.addIssue({
+          code: 'custom',
+          path: ['value'],
+          message: `a token must have 16 to 512 characters, this one has ${length}. Fix: generate one with \`openssl rand -base64 32\`.`,
+        });
+      }
+      return { ...t, value };
+    });
+  return z
+    .looseObject({
+      id: z
+        .string()
+        .regex(
+          /^[a-z0-9][a-z0-9-]{0,62}$/,
+          'not a valid tenant id. Fix: use lowercase letters, digits and "-" (at most 63)',
+        ),
+      name: z.string().min(1).optional(),
+      tier: z.enum(tiers).default('free'),
+      playbooks: relativePath(ctx).optional(),
+      policies: relativePath(ctx).optional(),
+      tokens: z.array(token).default([]),
+      ingest: ingestSchema(ctx),
+      /** Per plugin: its settings (checked by the plugin), `allowedHosts`, and `secrets` by name. */
+      plugins: z
+        .record(
+          z.string(),
+          z.looseObject({
+            allowedHosts: z.array(z.string().min(1).max(253)).default([]),
+            secrets: z.record(z.string(), secret(ctx)).default({}),
+          }),
+        )
+        .default({}),
+      chat: z.record(z.string(), z.unknown()).default({}),
+      anchoring: z.looseObject({ enabled: z.boolean().optional() }).default({}),
+      reports: z.record(z.string(), z.unknown()).default({}),
+    })
+    .transform((tenant) => ({ ...tenant, name: tenant.name ?? tenant.id }));
+}
