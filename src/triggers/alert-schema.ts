@@ -1,5 +1,6 @@
 /** Alert-schema: the fields Alertmanager (webhook v4) and Grafana (webhook v1) alerts share. */
 import { z } from 'zod';
+import type { TriggerDraft } from './trigger-event.js';
 import { zeroTime } from './trigger-event.js';
 
 const rfc3339Pattern =
@@ -46,3 +47,35 @@ export function links(entries: Record<string, string | undefined>): Record<strin
 
 /** Alertmanager's and Grafana's "not ended" time becomes null. */
 export const endOrNull = (endsAt: string) => (endsAt === zeroTime ? null : endsAt);
+
+/**
+ * One alert of an Alertmanager-style notification as a trigger draft; dedup on fingerprint +
+ * status + startsAt, so a redelivery of the same state is a duplicate.
+ */
+export function alertDraft(
+  source: 'alertmanager' | 'grafana',
+  a: z.output<typeof baseAlert>,
+  evidence: Record<string, string | undefined>,
+): TriggerDraft {
+  return {
+    source,
+    kind: 'alert',
+    status: a.status,
+    fingerprint: a.fingerprint,
+    dedupKey: `${source}:${a.fingerprint}:${a.status}:${a.startsAt}`,
+    labels: a.labels,
+    annotations: a.annotations,
+    startsAt: a.startsAt,
+    endsAt: endOrNull(a.endsAt),
+    eventType: null,
+    data: null,
+    links: links(evidence),
+  };
+}
+
+/** What every Alertmanager-style delivery keeps about itself. */
+export const notificationMeta = (body: z.output<typeof baseNotification>) => ({
+  receiver: body.receiver,
+  groupKey: body.groupKey,
+  truncatedAlerts: body.truncatedAlerts,
+});

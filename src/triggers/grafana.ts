@@ -4,7 +4,7 @@
  * Dashboard, panel and silence URLs are kept as evidence links.
  */
 import { z } from 'zod';
-import { baseAlert, baseNotification, endOrNull, links } from './alert-schema.js';
+import { alertDraft, baseAlert, baseNotification, notificationMeta } from './alert-schema.js';
 import { verifyGrafanaSignature } from './grafana-signature.js';
 import { authenticateBearer, type HookSource, hookDenied } from './hook-route.js';
 
@@ -50,34 +50,18 @@ export const grafanaHook: HookSource<z.output<typeof schema>> = {
   },
   schema,
   normalise(body) {
-    const drafts = body.alerts.map((a) => ({
-      source: 'grafana' as const,
-      kind: 'alert' as const,
-      status: a.status,
-      fingerprint: a.fingerprint,
-      dedupKey: `grafana:${a.fingerprint}:${a.status}:${a.startsAt}`,
-      labels: a.labels,
-      annotations: a.annotations,
-      startsAt: a.startsAt,
-      endsAt: endOrNull(a.endsAt),
-      eventType: null,
-      data: null,
-      links: links({
-        generator: a.generatorURL,
-        dashboard: a.dashboardURL,
-        panel: a.panelURL,
-        silence: a.silenceURL,
-        image: a.imageURL,
-        grafana: body.externalURL,
-      }),
-    }));
     return {
-      drafts,
-      meta: {
-        receiver: body.receiver,
-        groupKey: body.groupKey,
-        truncatedAlerts: body.truncatedAlerts,
-      },
+      drafts: body.alerts.map((a) =>
+        alertDraft('grafana', a, {
+          generator: a.generatorURL,
+          dashboard: a.dashboardURL,
+          panel: a.panelURL,
+          silence: a.silenceURL,
+          image: a.imageURL,
+          grafana: body.externalURL,
+        }),
+      ),
+      meta: notificationMeta(body),
     };
   },
 };
