@@ -11,9 +11,10 @@ import type { BenchRow } from './benchmark.js';
 import { ingressBenchmark } from './ingress.js';
 import { ledgerBenchmark } from './ledger.js';
 import { formatTable, writeResults } from './report.js';
+import { runtimeBenchmark } from './runtime.js';
 import { startupBenchmark } from './startup.js';
 
-const benchmarks = [ledgerBenchmark, startupBenchmark, ingressBenchmark];
+const benchmarks = [ledgerBenchmark, startupBenchmark, ingressBenchmark, runtimeBenchmark];
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');

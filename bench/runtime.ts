@@ -1,0 +1,435 @@
+/**
+ * Runtime benchmark: trigger → first step start latency at a steady 200 triggers/s, through
+ * `ingest.accept` (commit → enqueue → worker → engine simulate → guard → claim → execute), on the
+ * inline queue (PGlite in memory, and PostgreSQL when DATABASE_URL is set) and on BullMQ
+ * (PostgreSQL + REDIS_URL) — each beside raw BullMQ `Queue.add` → `Worker` processor start,
+ * measured in the same run at the same rate.
+ */
+import { randomBytes } from 'node:crypto';
+import { type Job, Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { generateSigningKey } from '../src/ledger/ed25519.js';
+import { createLedger } from '../src/ledger/ledger.js';
+import { createWorkerSigner } from '../src/ledger/worker-signer.js';
+import { createEngine } from '../src/pipeline/engine.js';
+import { parsePlaybook } from '../src/pipeline/playbook-files.js';
+import { syncPlaybookVersions } from '../src/pipeline/playbook-versions.js';
+import { createStartRuns } from '../src/pipeline/start-runs.js';
+import { plugins } from '../src/plugins/index.js';
+import { validatePlugins } from '../src/plugins/registry.js';
+import { createBullmqQueue } from '../src/queue/bullmq-queue.js';
+import { createInlineQueue } from '../src/queue/inline-queue.js';
+import type { RunQueue } from '../src/queue/run-queue.js';
+import { definePlugin, defineStep, z } from '../src/sdk/index.js';
+import { type Database, openDatabase } from '../src/storage/database.js';
+import { createRunLock } from '../src/storage/run-lock.js';
+import { createTenant } from '../src/tenancy/tenants.js';
+import { createIngest } from '../src/triggers/ingest.js';
+import type { TriggerDraft } from '../src/triggers/trigger-event.js';
+import { type BenchRow, defineBenchmark, type Goal } from './benchmark.js';
+import { median, sleep, withDeadline } from './stats.js';
+
+const ratePerSecond = 200;
+const intervalMs = 1000 / ratePerSecond;
+const warmupMs = 1_000;
+const measuredMs = 6_000;
+/** How long to wait, after the last trigger, for the runs still in flight. */
+const settleMs = 5_000;
+const caseDeadlineMs = 30_000;
+const tenant = 'bench';
+const goals = { bullmq: { op: '<=', value: 10 }, inline: { op: '<=', value: 5 } } as const;
+
+/** The step's execute start, by trigger index (each trigger carries its index as a label). */
+const stepStarts = new Map<number, number>();
+
+const benchPlugin = definePlugin({
+  name: 'bench',
+  version: '1.0.0',
+  description: 'Benchmark probe: records when its step starts.',
+  steps: {
+    mark: defineStep({
+      description: 'Records performance.now() at the start of execute, by trigger index.',
+      input: z.object({ i: z.coerce.number().int() }),
+      risk: 'none',
+      reversible: false,
+      targets: () => [],
+      simulate: (_ctx, input) => ({ summary: `mark ${input.i}` }),
+      async execute(_ctx, input) {
+        stepStarts.set(input.i, performance.now());
+        return {};
+      },
+    }),
+  },
+});
+
+const playbookYaml = `
+apiVersion: warden/v1
+kind: Playbook
+metadata: { name: bench-latency, owner: bench }
+spec:
+  on:
+    - alert: { match: { alertname: BenchLatency } }
+  steps:
+    - id: mark
+      uses: bench.mark
+      with: { i: "{{ alert.labels.i }}" }
+`;
+
+/** Nearest-rank percentile. */
+function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank] as number;
+}
+
+const ms = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)} ms` : '—');
+
+interface Latencies {
+  samples: number[];
+  submitted: number;
+  /** Worst delay between a trigger's due time and its submission (the load generator's own lag). */
+  maxLagMs: number;
+}
+
+/**
+ * Open loop: item i is submitted at t0 + warm-up offset + i × 5 ms, whatever is still in flight.
+ * Items due in the first second are warm-up; the rest are measured.
+ */
+async function paced(
+  submit: (i: number) => void,
+): Promise<{ total: number; warmup: number; maxLagMs: number }> {
+  const total = Math.round(((warmupMs + measuredMs) / 1000) * ratePerSecond);
+  const warmup = Math.round((warmupMs / 1000) * ratePerSecond);
+  const t0 = performance.now();
+  let maxLagMs = 0;
+  let i = 0;
+  while (i < total) {
+    const now = performance.now();
+    while (i < total && t0 + i * intervalMs <= now) {
+      maxLagMs = Math.max(maxLagMs, now - (t0 + i * intervalMs));
+      submit(i++);
+    }
+    if (i < total) await sleep(Math.max(0, t0 + i * intervalMs - performance.now()));
+  }
+  return { total, warmup, maxLagMs };
+}
+
+/** Waits until `done()` or `settleMs` passes. */
+async function settle(done: () => boolean): Promise<void> {
+  const deadline = performance.now() + settleMs;
+  while (!done() && performance.now() < deadline) await sleep(20);
+}
+
+/** The ceiling: raw BullMQ, a tiny job from `Queue.add` to the start of the `Worker` processor. */
+async function measureRawBullmq(redisUrl: string, log: (line: string) => void): Promise<Latencies> {
+  const prefix = `bench-raw-${randomBytes(4).toString('hex')}`;
+  const client = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const queue = new Queue<{ i: number }>('raw', { connection: client, prefix });
+  const starts = new Map<number, number>();
+  const worker = new Worker<{ i: number }>(
+    'raw',
+    async (job: Job<{ i: number }>) => {
+      starts.set(job.data.i, performance.now());
+    },
+    { connection: client, prefix, concurrency: 8 },
+  );
+  try {
+    await worker.waitUntilReady();
+    const addedAt = new Map<number, number>();
+    let failed = 0;
+    const run = await paced((i) => {
+      addedAt.set(i, performance.now());
+      queue.add('j', { i }, { removeOnComplete: true, removeOnFail: true }).catch(() => failed++);
+    });
+    await settle(() => starts.size >= run.total);
+    const samples: number[] = [];
+    for (let i = run.warmup; i < run.total; i++) {
+      const start = starts.get(i);
+      const added = addedAt.get(i);
+      if (start !== undefined && added !== undefined) samples.push(start - added);
+    }
+    if (failed > 0) log(`  raw BullMQ: ${failed} add(s) failed`);
+    return { samples, submitted: run.total - run.warmup, maxLagMs: run.maxLagMs };
+  } finally {
+    await worker.close();
+    await queue.obliterate({ force: true });
+    await queue.close();
+    await client.quit();
+  }
+}
+
+interface WardenCase {
+  name: string;
+  goal: Goal;
+  label: string;
+  skip?: string;
+  openDb(): Promise<{ db: Database; cleanup(): Promise<void> }>;
+  /** The queue, and a cleanup for what it leaves behind (Redis keys). */
+  openQueue(onError: (err: unknown) => void): { queue: RunQueue; cleanup(): Promise<void> };
+}
+
+interface WardenResult extends Latencies {
+  phases: Record<string, number[]>;
+  errors: number;
+  /** Runs finished per second, first handler start to last run finished (the worker's pace). */
+  runsPerSecond: number;
+}
+
+function draft(prefix: string, i: number): TriggerDraft {
+  return {
+    source: 'alertmanager',
+    kind: 'alert',
+    status: 'firing',
+    fingerprint: `${prefix}-${i}`,
+    dedupKey: `${prefix}-${i}`,
+    labels: { alertname: 'BenchLatency', i: String(i) },
+    annotations: {},
+    startsAt: new Date().toISOString(),
+    endsAt: null,
+    eventType: null,
+    data: null,
+    links: {},
+  };
+}
+
+async function measureWarden(c: WardenCase, log: (line: string) => void): Promise<WardenResult> {
+  const { db, cleanup } = await c.openDb();
+  const signer = createWorkerSigner(generateSigningKey());
+  let errors = 0;
+  const onError = (err: unknown) => {
+    if (errors++ === 0) log(`  ${c.name}: ${(err as Error)?.message ?? err}`);
+  };
+  const { queue, cleanup: cleanupQueue } = c.openQueue(onError);
+  stepStarts.clear();
+  try {
+    const ledger = await createLedger({ knex: db.knex, signer });
+    const deps = { knex: db.knex, ledger };
+    await createTenant(deps, { id: tenant, tier: 'enterprise' }, 'bench');
+    const parsed = parsePlaybook(playbookYaml, 'bench-latency.yaml');
+    if ('problems' in parsed) throw new Error(parsed.problems.join('\n'));
+    await syncPlaybookVersions(deps, tenant, [{ file: 'bench-latency.yaml', ...parsed }]);
+    const engine = createEngine({
+      knex: db.knex,
+      ledger,
+      catalog: validatePlugins([...plugins, benchPlugin]),
+      tenants: new Map(),
+      logger: pino({ level: 'silent' }),
+      runLock: createRunLock(db.knex, db.engine),
+    });
+    // Phase timestamps by run id: committed (onRunsCommitted), enqueued (enqueue resolved),
+    // handler start (the queue hands the run to the engine).
+    const committedAt = new Map<string, number>();
+    const enqueuedAt = new Map<string, number>();
+    const handlerAt = new Map<string, number>();
+    const doneAt = new Map<string, number>();
+    await queue.start(async (t, runId) => {
+      handlerAt.set(runId, performance.now());
+      await engine.process(t, runId);
+      doneAt.set(runId, performance.now());
+    });
+    const ingest = createIngest({
+      knex: db.knex,
+      ledger,
+      startRuns: createStartRuns(),
+      onRunsCommitted: (t, ids) => {
+        const now = performance.now();
+        for (const id of ids) {
+          committedAt.set(id, now);
+          queue.enqueue(t, id).then(() => enqueuedAt.set(id, performance.now()), onError);
+        }
+      },
+    });
+    const prefix = randomBytes(4).toString('hex');
+    const acceptedAt = new Map<number, number>();
+    const runOf = new Map<number, string>();
+    const run = await paced((i) => {
+      const delivery = { bodyDigest: `sha256:${i}`, receivedAt: new Date(), meta: {} };
+      acceptedAt.set(i, performance.now());
+      ingest.accept(tenant, delivery, [draft(prefix, i)]).then((answers) => {
+        const id = answers[0]?.runs[0];
+        if (id) runOf.set(i, id);
+      }, onError);
+    });
+    await settle(() => stepStarts.size >= run.total);
+    await ingest.drain();
+    await queue.idle();
+
+    const samples: number[] = [];
+    const phases: Record<string, number[]> = {
+      'accept→commit': [],
+      'commit→enqueued': [],
+      'commit→handler': [],
+      'handler→execute': [],
+      'handler→run finished': [],
+    };
+    const push = (key: string, from: number | undefined, to: number | undefined) => {
+      if (from !== undefined && to !== undefined) phases[key]?.push(to - from);
+    };
+    for (let i = run.warmup; i < run.total; i++) {
+      const start = stepStarts.get(i);
+      const accepted = acceptedAt.get(i);
+      if (start === undefined || accepted === undefined) continue;
+      samples.push(start - accepted);
+      const id = runOf.get(i);
+      if (!id) continue;
+      push('accept→commit', accepted, committedAt.get(id));
+      push('commit→enqueued', committedAt.get(id), enqueuedAt.get(id));
+      push('commit→handler', committedAt.get(id), handlerAt.get(id));
+      push('handler→execute', handlerAt.get(id), start);
+      push('handler→run finished', handlerAt.get(id), doneAt.get(id));
+    }
+    const firstHandler = Math.min(...handlerAt.values());
+    const lastDone = Math.max(...doneAt.values());
+    return {
+      samples,
+      submitted: run.total - run.warmup,
+      maxLagMs: run.maxLagMs,
+      phases,
+      errors,
+      runsPerSecond: doneAt.size / ((lastDone - firstHandler) / 1000),
+    };
+  } finally {
+    await queue.stop();
+    await cleanupQueue();
+    await signer.close();
+    await cleanup();
+  }
+}
+
+function wardenCases(databaseUrl: string | undefined, redisUrl: string | undefined): WardenCase[] {
+  const schema = `bench_${randomBytes(6).toString('hex')}`;
+  const postgres = async () => {
+    const db = await openDatabase({ databaseUrl, schema });
+    return {
+      db,
+      async cleanup() {
+        await db.knex.raw('drop schema if exists ?? cascade', [schema]);
+        await db.close();
+      },
+    };
+  };
+  const inline = (onError: (err: unknown) => void) => ({
+    queue: createInlineQueue({ onError }),
+    cleanup: async () => {},
+  });
+  const noDatabase = databaseUrl ? undefined : 'skipped: DATABASE_URL is not set';
+  return [
+    {
+      name: 'runtime.inline-pglite.p99',
+      goal: goals.inline,
+      label: 'inline queue, in-memory PGlite',
+      async openDb() {
+        const db = await openDatabase({});
+        return { db, cleanup: () => db.close() };
+      },
+      openQueue: inline,
+    },
+    {
+      name: 'runtime.inline-postgres.p99',
+      goal: goals.inline,
+      label: 'inline queue, PostgreSQL',
+      ...(noDatabase ? { skip: noDatabase } : {}),
+      openDb: postgres,
+      openQueue: inline,
+    },
+    {
+      name: 'runtime.bullmq-postgres.p99',
+      goal: goals.bullmq,
+      label: 'BullMQ queue, PostgreSQL',
+      ...(noDatabase || !redisUrl ? { skip: noDatabase ?? 'skipped: REDIS_URL is not set' } : {}),
+      openDb: postgres,
+      openQueue(onError) {
+        const prefix = `bench-warden-${randomBytes(4).toString('hex')}`;
+        const url = redisUrl as string;
+        return {
+          queue: createBullmqQueue({
+            connection: { url },
+            prefix,
+            onError: (f) => onError(f.error),
+          }),
+          async cleanup() {
+            const client = new Redis(url, { maxRetriesPerRequest: null });
+            const leftover = new Queue('runs', { connection: client, prefix });
+            try {
+              await leftover.obliterate({ force: true });
+            } finally {
+              await leftover.close();
+              await client.quit();
+            }
+          },
+        };
+      },
+    },
+  ];
+}
+
+export const runtimeBenchmark = defineBenchmark({
+  name: 'runtime',
+  description:
+    'trigger → first step start latency at a steady 200 triggers/s vs raw BullMQ add → start',
+  async run({ databaseUrl, log }) {
+    const redisUrl = process.env.REDIS_URL || undefined;
+    let ceiling: Latencies | undefined;
+    let ceilingNote = 'no ceiling: REDIS_URL is not set';
+    if (redisUrl) {
+      log('runtime: raw BullMQ add → processor start (ceiling)');
+      try {
+        ceiling = await withDeadline(measureRawBullmq(redisUrl, log), caseDeadlineMs, 'raw BullMQ');
+        ceilingNote =
+          `raw BullMQ Queue.add → Worker processor start, ${ratePerSecond}/s, concurrency 8: ` +
+          `p50 ${ms(percentile(ceiling.samples, 50))}, p99 ${ms(percentile(ceiling.samples, 99))}, ` +
+          `max ${ms(Math.max(...ceiling.samples))}, ${ceiling.samples.length}/${ceiling.submitted} started`;
+      } catch (err) {
+        ceilingNote = `ceiling failed: ${(err as Error).message}`;
+      }
+      log(`  ${ceilingNote}`);
+    }
+    const ceilingP99 =
+      ceiling && ceiling.samples.length > 0 ? percentile(ceiling.samples, 99) : null;
+
+    const rows: BenchRow[] = [];
+    for (const c of wardenCases(databaseUrl, redisUrl)) {
+      const base = {
+        name: c.name,
+        unit: 'ms',
+        warden: null,
+        ceiling: ceilingP99,
+        ceilingLabel: ceilingNote,
+        goal: c.goal,
+      };
+      if (c.skip) {
+        rows.push({ ...base, note: c.skip });
+        continue;
+      }
+      log(`runtime: ${c.label}`);
+      try {
+        const r = await withDeadline(measureWarden(c, log), caseDeadlineMs, c.name);
+        const phases = Object.entries(r.phases)
+          .filter(([, v]) => v.length > 0)
+          .map(([k, v]) => `${k} p50 ${ms(median(v))} p99 ${ms(percentile(v, 99))}`)
+          .join(', ');
+        const note =
+          `${c.label}; ingest.accept → step execute start, ${ratePerSecond}/s open loop for ` +
+          `${measuredMs / 1000} s after ${warmupMs / 1000} s warm-up: ` +
+          `p50 ${ms(percentile(r.samples, 50))}, p99 ${ms(percentile(r.samples, 99))}, ` +
+          `max ${ms(r.samples.length > 0 ? Math.max(...r.samples) : Number.NaN)}, ` +
+          `${r.samples.length}/${r.submitted} completed, ${r.errors} error(s), ` +
+          `pacing lag max ${ms(r.maxLagMs)}, runs finished ${r.runsPerSecond.toFixed(0)}/s; ` +
+          `phases: ${phases}`;
+        log(`  ${note}`);
+        rows.push({
+          ...base,
+          warden: r.samples.length > 0 ? percentile(r.samples, 99) : null,
+          samples: { warden: r.samples, ceiling: ceiling?.samples ?? [] },
+          note,
+          ...(r.samples.length === 0 ? { error: 'no run reached its step' } : {}),
+        });
+      } catch (err) {
+        rows.push({ ...base, error: (err as Error).message });
+      }
+    }
+    return rows;
+  },
+});
