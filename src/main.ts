@@ -19,8 +19,6 @@ import { createStartRuns } from './pipeline/start-runs.js';
 import type { StepCatalog } from './pipeline/step-context.js';
 import { plugins } from './plugins/index.js';
 import { validatePluginSettings, validatePlugins } from './plugins/registry.js';
-import { createBullmqQueue } from './queue/bullmq-queue.js';
-import { createBullmqScheduler } from './queue/bullmq-scheduler.js';
 import { createInlineQueue } from './queue/inline-queue.js';
 import type { RunQueue } from './queue/run-queue.js';
 import { type Database, openDatabase } from './storage/database.js';
@@ -95,8 +93,9 @@ export async function openRuntime(
       logger,
       runLock: createRunLock(db.knex, db.engine),
     });
+    // BullMQ and ioredis load only when Redis is configured: the embedded default stays lean.
     const queue: RunQueue = config.redisUrl
-      ? createBullmqQueue({
+      ? (await import('./queue/bullmq-queue.js')).createBullmqQueue({
           connection: { url: config.redisUrl },
           prefix: config.redisPrefix,
           onError: (f) =>
@@ -180,7 +179,7 @@ export async function serve(config: Config, opts: { logger?: Logger } = {}): Pro
     ...opts,
   });
   const { db, ledger, ingest, logger, catalog, queue, playbooks } = runtime;
-  const scheduler = createScheduler(config, ingest, logger);
+  const scheduler = await createScheduler(config, ingest, logger);
   const { role } = config;
   const app = createApp({ config, db, ledger, ingest, catalog, queue, logger, role });
   let server: ServerType | undefined;
@@ -219,7 +218,7 @@ export async function serve(config: Config, opts: { logger?: Logger } = {}): Pro
 }
 
 /** Cron: BullMQ job schedulers when Redis is configured (one tick across replicas), else croner. */
-function createScheduler(config: Config, ingest: Ingest, logger: Logger): Scheduler {
+async function createScheduler(config: Config, ingest: Ingest, logger: Logger): Promise<Scheduler> {
   const fire = createCronFire(ingest);
   const onError = (f: ScheduleFailure) =>
     logger.error(
@@ -227,7 +226,7 @@ function createScheduler(config: Config, ingest: Ingest, logger: Logger): Schedu
       `schedule tick failed: ${f.error.message}`,
     );
   return config.redisUrl
-    ? createBullmqScheduler({
+    ? (await import('./queue/bullmq-scheduler.js')).createBullmqScheduler({
         connection: { url: config.redisUrl },
         prefix: config.redisPrefix,
         fire,
