@@ -15,7 +15,7 @@ import { getVersion, type PlaybookVersion } from '../storage/playbooks.js';
 import type { RunLock } from '../storage/run-lock.js';
 import { claimStep, getRunRow, getSteps, type RunStatus, type StepRow } from '../storage/runs.js';
 import { rollbackSteps } from './rollback.js';
-import { createRunRecorder, type RunRecorder } from './run-recorder.js';
+import { createRecordWriter, createRunRecorder, type RunRecorder } from './run-recorder.js';
 import { createStepRunner, type StepRunner } from './run-step.js';
 import { digestJson, type StepPlan, simulateRun } from './simulate-run.js';
 import type { StepCatalog } from './step-context.js';
@@ -69,6 +69,7 @@ interface RunScope {
 export function createEngine(deps: EngineDeps): Engine {
   const { knex, catalog } = deps;
   const guard = deps.guard ?? allowAll;
+  const write = createRecordWriter(deps);
 
   async function plan(scope: RunScope, first: boolean): Promise<StepPlan[] | undefined> {
     const sim = await simulateRun({
@@ -234,7 +235,7 @@ export function createEngine(deps: EngineDeps): Engine {
       runId,
       version,
       context: run.context,
-      recorder: createRunRecorder(deps, tenant, runId, version),
+      recorder: createRunRecorder(write, tenant, runId, version),
       runner: createStepRunner({
         tenant,
         config: deps.tenants.get(tenant),

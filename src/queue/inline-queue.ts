@@ -3,7 +3,7 @@ import PQueue from 'p-queue';
 import type { RunHandler, RunQueue } from './run-queue.js';
 
 export interface InlineQueueOptions {
-  /** Runs processed at once. @defaultValue 4 */
+  /** Runs processed at once. @defaultValue 8 */
   concurrency?: number;
   onError: (err: unknown, tenant: string, runId: string) => void;
 }
@@ -14,7 +14,7 @@ export interface InlineQueueOptions {
  * await queue.start((tenant, runId) => engine.process(tenant, runId).then(() => {}));
  */
 export function createInlineQueue(options: InlineQueueOptions): RunQueue {
-  const queue = new PQueue({ concurrency: options.concurrency ?? 4 });
+  const queue = new PQueue({ concurrency: options.concurrency ?? 8 });
   let handler: RunHandler | undefined;
   const waiting: Array<[string, string]> = [];
   let stopped = false;

@@ -34,7 +34,7 @@ export interface OpenDatabaseOptions {
   migrate?: boolean;
   /** Who holds the embedded lock, for the message a second process sees. @defaultValue 'warden' */
   purpose?: string;
-  /** @defaultValue 10 */
+  /** @defaultValue 20 */
   poolMax?: number;
 }
 
@@ -51,7 +51,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     knex = knexFactory({
       client: 'pg',
       connection: databaseUrl,
-      pool: { min: 0, max: options.poolMax ?? 10 },
+      pool: { min: 0, max: options.poolMax ?? 20 },
       log: quietKnex,
       ...(schema ? { searchPath: [schema] } : {}),
     });
