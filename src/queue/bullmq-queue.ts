@@ -1,8 +1,9 @@
 /** The RunQueue port on BullMQ: runs dispatched through Redis to workers in any process. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Job, type JobsOptions, Queue, UnrecoverableError, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+
 import { toWardenError, WardenError } from '../errors.js';
+import { adapterClient, type RedisConnection } from './redis-connection.js';
 import type { RunHandler, RunQueue } from './run-queue.js';
 
 /** What a job carries: the run to process, nothing else (the database holds the rest). */
@@ -27,7 +28,7 @@ export interface BullmqQueueOptions {
    * A URL (the queue opens and closes its connections) or a client the caller owns and closes;
    * a client needs `maxRetriesPerRequest: null`, as BullMQ workers require.
    */
-  connection: { url: string } | Redis;
+  connection: RedisConnection;
   /** @defaultValue 'warden' */
   prefix?: string;
   /** @defaultValue 'runs' */
@@ -79,13 +80,7 @@ const runDedupId = (tenant: string, runId: string) => `${tenant}__${runId}`;
 export function createBullmqQueue(options: BullmqQueueOptions): RunQueue {
   const { onError, prefix = 'warden', queueName = 'runs', attempts = 5 } = options;
   const { connection } = options;
-  const ownsClient = !(connection instanceof Redis);
-  const client = ownsClient
-    ? new Redis(connection.url, {
-        maxRetriesPerRequest: null,
-        connectionName: `${prefix}:${queueName}`,
-      })
-    : connection;
+  const { client, release } = adapterClient(connection, `${prefix}:${queueName}`);
   const reportInfra = (error: Error) => onError({ error: toWardenError(error), willRetry: true });
   const jobOpts: JobsOptions = {
     ...keepJobs,
@@ -183,7 +178,7 @@ export function createBullmqQueue(options: BullmqQueueOptions): RunQueue {
         await worker?.close();
         taken.clear();
         await queue.close();
-        if (ownsClient) await client.quit();
+        await release();
       })();
       return stopped;
     },

@@ -1,6 +1,6 @@
 /** The Scheduler port on BullMQ job schedulers: each tick becomes one job across every replica. */
 import { type Job, type JobSchedulerJson, Queue, UnrecoverableError, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+
 import { toWardenError, WardenError } from '../errors.js';
 import {
   type FireHandler,
@@ -10,13 +10,14 @@ import {
   type ScheduleErrorHandler,
   type Scheduler,
 } from '../triggers/schedules.js';
+import { adapterClient, type RedisConnection } from './redis-connection.js';
 
 export interface BullmqSchedulerOptions {
   /**
    * A URL (the scheduler opens and closes its connections) or a client the caller owns and closes;
    * a client needs `maxRetriesPerRequest: null`, as BullMQ workers require.
    */
-  connection: { url: string } | Redis;
+  connection: RedisConnection;
   /** @defaultValue 'warden' */
   prefix?: string;
   /** @defaultValue 'schedules' */
@@ -42,13 +43,7 @@ export interface BullmqSchedulerOptions {
 export function createBullmqScheduler(options: BullmqSchedulerOptions): Scheduler {
   const { fire, onError, prefix = 'warden', queueName = 'schedules' } = options;
   const { connection } = options;
-  const ownsClient = !(connection instanceof Redis);
-  const client = ownsClient
-    ? new Redis(connection.url, {
-        maxRetriesPerRequest: null,
-        connectionName: `${prefix}:${queueName}`,
-      })
-    : connection;
+  const { client, release } = adapterClient(connection, `${prefix}:${queueName}`);
   const reportInfra = (error: Error) => onError({ error: toWardenError(error), willRetry: true });
   const templateOpts = {
     attempts: fireAttempts,
@@ -103,7 +98,7 @@ export function createBullmqScheduler(options: BullmqSchedulerOptions): Schedule
       stopped ??= (async () => {
         await worker.close();
         await queue.close();
-        if (ownsClient) await client.quit();
+        await release();
       })();
       return stopped;
     },
