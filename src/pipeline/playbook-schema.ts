@@ -122,5 +122,4 @@ export const playbookSchema = z.strictObject({
   }),
 });
 
-export type PlaybookFile = z.input<typeof playbookSchema>;
 export type Playbook = z.output<typeof playbookSchema>;

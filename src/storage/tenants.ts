@@ -22,10 +22,6 @@ export async function getTenant(knex: Knex, id: string): Promise<TenantRow | und
   return knex('tenants').where({ id }).first('id', 'name', 'tier');
 }
 
-export async function listTenants(knex: Knex): Promise<TenantRow[]> {
-  return knex('tenants').orderBy('id').select('id', 'name', 'tier');
-}
-
 /** Inserts a tenant; returns false when the id is taken. */
 export async function insertTenant(knex: Knex, tenant: TenantRow): Promise<boolean> {
   const rows = await knex('tenants').insert(tenant).onConflict('id').ignore().returning('id');

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { alertDraft, baseAlert, baseNotification, notificationMeta } from './alert-schema.js';
-import { verifyGrafanaSignature } from './grafana-signature.js';
+import { grafanaSignatureHeader, verifyGrafanaSignature } from './grafana-signature.js';
 import { authenticateBearer, type HookSource, hookDenied } from './hook-route.js';
 
 const schema = baseNotification.extend({
@@ -28,12 +28,10 @@ const schema = baseNotification.extend({
     .max(5000),
 });
 
-export const signatureHeader = 'x-grafana-alerting-signature';
-
 export const grafanaHook: HookSource<z.output<typeof schema>> = {
   source: 'grafana',
   async authenticate(req, deps) {
-    const signature = req.request.headers.get(signatureHeader) ?? undefined;
+    const signature = req.request.headers.get(grafanaSignatureHeader) ?? undefined;
     if (req.request.headers.has('authorization') || signature === undefined) {
       return authenticateBearer(req, deps);
     }

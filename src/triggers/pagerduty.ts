@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { JsonValue } from '../ledger/receipt.js';
 import { rfc3339 } from './alert-schema.js';
 import { type HookSource, hookDenied } from './hook-route.js';
-import { verifyPagerDutySignature } from './pagerduty-signature.js';
+import { pagerDutySignatureHeader, verifyPagerDutySignature } from './pagerduty-signature.js';
 import type { TriggerDraft } from './trigger-event.js';
 
 const schema = z.looseObject({
@@ -44,7 +44,7 @@ export const pagerdutyHook: HookSource<z.output<typeof schema>> = {
     verifyPagerDutySignature({
       secret: secret.reveal(),
       body: req.raw,
-      header: req.request.headers.get('x-pagerduty-signature') ?? undefined,
+      header: req.request.headers.get(pagerDutySignatureHeader) ?? undefined,
     });
   },
   schema,
