@@ -10,7 +10,7 @@ import {
   notFound,
   z,
 } from '../http/openapi.js';
-import { runView } from '../pipeline/run-view.js';
+import { runViews } from '../pipeline/run-view.js';
 import { getRunRow, listRunRows } from '../storage/runs.js';
 
 const RunSchema = z
@@ -116,7 +116,7 @@ export function runsApi(knex: Knex) {
       });
       const page = rows.slice(0, q.limit);
       const last = page.at(-1);
-      const runs = await Promise.all(page.map((r) => runView(knex, r)));
+      const runs = await runViews(knex, tenant, page);
       return c.json(
         { runs, nextCursor: rows.length > q.limit && last ? cursor.encode(last) : null } as never,
         200,
@@ -125,6 +125,7 @@ export function runsApi(knex: Knex) {
     .openapi(one, async (c) => {
       const run = await getRunRow(knex, c.get('principal').tenant, c.req.valid('param').id);
       if (!run) throw new WardenError('not_found', 'No run with that id in this tenant.');
-      return c.json((await runView(knex, run)) as never, 200);
+      const [view] = await runViews(knex, run.tenant_id, [run]);
+      return c.json(view as never, 200);
     });
 }

@@ -171,11 +171,3 @@ export async function listRunRows(knex: Knex, tenant: string, q: RunQuery): Prom
   }
   return query.select('*');
 }
-
-export async function runReceiptIds(knex: Knex, tenant: string, runId: string): Promise<string[]> {
-  const rows: Array<{ id: string }> = await knex('receipts')
-    .where({ tenant_id: tenant, run_id: runId })
-    .orderBy('seq')
-    .select('id');
-  return rows.map((r) => r.id);
-}

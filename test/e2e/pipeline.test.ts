@@ -244,6 +244,20 @@ describeEngines('playbook runtime', ({ db }) => {
     expect(verifyBundle(bundle).ok).toBe(true);
   });
 
+  it('lists runs newest first, each as its single view shows it', async () => {
+    const headers = { authorization: `Bearer ${readToken}` };
+    const list = (await (await app.request('/api/v1/runs?limit=3', { headers })).json()) as {
+      runs: Array<{ id: string; receipts: string[]; steps: unknown[] }>;
+      nextCursor: string | null;
+    };
+    expect(list.runs.length).toBeGreaterThan(0);
+    for (const run of list.runs) {
+      const one = await (await app.request(`/api/v1/runs/${run.id}`, { headers })).json();
+      expect(run).toEqual(one);
+      expect(run.receipts.length).toBeGreaterThan(0);
+    }
+  });
+
   it('simulates without touching the target, and receipts the simulation', async () => {
     const before = target.calls.length;
     const res = await app.request('/api/v1/playbooks/restart-ingest/simulate', {
