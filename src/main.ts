@@ -53,7 +53,13 @@ export interface Runtime {
  */
 export async function openRuntime(
   config: Config,
-  opts: { purpose: string; logger?: Logger; sync?: boolean },
+  opts: {
+    purpose: string;
+    logger?: Logger;
+    sync?: boolean;
+    /** Dispatch runs to workers (serve). One-shot CLI commands leave it off: no Redis connection. */
+    dispatch?: boolean;
+  },
 ): Promise<Runtime> {
   const logger = opts.logger ?? createLogger({ level: config.logLevel });
   for (const warning of config.warnings) logger.warn(warning);
@@ -94,26 +100,27 @@ export async function openRuntime(
       runLock: createRunLock(db.knex, db.engine),
     });
     // BullMQ and ioredis load only when Redis is configured: the embedded default stays lean.
-    const queue: RunQueue = config.redisUrl
-      ? (await import('./queue/bullmq-queue.js')).createBullmqQueue({
-          connection: { url: config.redisUrl },
-          prefix: config.redisPrefix,
-          onError: (f) =>
-            logger.error(
-              {
-                err: f.error,
-                tenant: f.tenant,
-                run: f.runId,
-                attempt: f.attempt,
-                willRetry: f.willRetry,
-              },
-              f.runId ? 'run processing failed' : 'run queue error',
-            ),
-        })
-      : createInlineQueue({
-          onError: (err, tenant, run) =>
-            logger.error({ err, tenant, run }, 'run processing failed'),
-        });
+    const queue: RunQueue =
+      config.redisUrl && opts.dispatch
+        ? (await import('./queue/bullmq-queue.js')).createBullmqQueue({
+            connection: { url: config.redisUrl },
+            prefix: config.redisPrefix,
+            onError: (f) =>
+              logger.error(
+                {
+                  err: f.error,
+                  tenant: f.tenant,
+                  run: f.runId,
+                  attempt: f.attempt,
+                  willRetry: f.willRetry,
+                },
+                f.runId ? 'run processing failed' : 'run queue error',
+              ),
+          })
+        : createInlineQueue({
+            onError: (err, tenant, run) =>
+              logger.error({ err, tenant, run }, 'run processing failed'),
+          });
     const ingest = createIngest({
       knex: db.knex,
       ledger,
@@ -175,6 +182,7 @@ export interface Server {
 /** Starts the HTTP service; resolves once it listens. */
 export async function serve(config: Config, opts: { logger?: Logger } = {}): Promise<Server> {
   const runtime = await openRuntime(config, {
+    dispatch: true,
     purpose: `warden serve on port ${config.port}`,
     ...opts,
   });
