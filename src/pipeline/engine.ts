@@ -70,6 +70,19 @@ export function createEngine(deps: EngineDeps): Engine {
   const { knex, catalog } = deps;
   const guard = deps.guard ?? allowAll;
   const write = createRecordWriter(deps);
+  // Playbook versions are immutable: each is read once.
+  const versions = new Map<string, PlaybookVersion>();
+  async function versionOf(tenant: string, id: string): Promise<PlaybookVersion | undefined> {
+    const key = `${tenant}\u0000${id}`;
+    const cached = versions.get(key);
+    if (cached) return cached;
+    const version = await getVersion(knex, tenant, id);
+    if (version) {
+      if (versions.size >= 1_000) versions.clear();
+      versions.set(key, version);
+    }
+    return version;
+  }
 
   async function plan(scope: RunScope, first: boolean): Promise<StepPlan[] | undefined> {
     const sim = await simulateRun({
@@ -228,7 +241,8 @@ export function createEngine(deps: EngineDeps): Engine {
   async function advance(tenant: string, runId: string): Promise<RunStatus | undefined> {
     const run = await getRunRow(knex, tenant, runId);
     if (!run || settled.includes(run.status)) return run?.status;
-    const version = await getVersion(knex, tenant, run.playbook_version_id);
+    const version = await versionOf(tenant, run.playbook_version_id);
+    const steps = await getSteps(knex, tenant, runId);
     if (!version) throw new Error(`run ${runId} names a missing playbook version`);
     const scope: RunScope = {
       tenant,
@@ -247,7 +261,7 @@ export function createEngine(deps: EngineDeps): Engine {
     const plans = await plan(scope, run.status === 'queued');
     if (!plans) return 'denied';
     const done: StepRow[] = [];
-    for (const row of await getSteps(knex, tenant, runId)) {
+    for (const row of steps) {
       if (row.status === 'succeeded' || row.status === 'skipped') {
         done.push(row);
         continue;

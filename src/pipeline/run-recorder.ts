@@ -1,16 +1,24 @@
 /**
  * Run-recorder: a run's or step's new state and its receipt, committed in one transaction. Writes of
  * concurrent runs of a tenant are group-committed: one transaction (one turn on the tenant's chain
- * head) carries many state changes with their receipts, instead of one transaction each.
+ * head) carries many state changes with their receipts — the step updates in one statement, the
+ * run statuses in another, the receipts in one append — instead of a transaction each.
  */
 import type { Knex } from 'knex';
 import type { Ledger } from '../ledger/ledger.js';
 import type { JsonValue, ReceiptDraft } from '../ledger/receipt.js';
 import { createGroupCommit } from '../storage/group-commit.js';
 import type { PlaybookVersion } from '../storage/playbooks.js';
-import { type RunStatus, setRunStatus, updateStep } from '../storage/runs.js';
+import {
+  type RunStatus,
+  type RunUpdate,
+  type StepFields,
+  type StepUpdate,
+  setRunStatuses,
+  updateSteps,
+} from '../storage/runs.js';
 
-export type StepFields = Parameters<typeof updateStep>[4];
+export type { StepFields } from '../storage/runs.js';
 
 export interface RunRecorder {
   step(stepId: string, fields: StepFields, draft: Omit<ReceiptDraft, 'run'>): Promise<void>;
@@ -23,8 +31,10 @@ export interface RunRecorder {
   ref: string;
 }
 
-interface Change {
-  apply(trx: Knex.Transaction): Promise<void>;
+/** One state change of one run and the receipt that records it. */
+export interface Change {
+  steps: StepUpdate[];
+  run?: RunUpdate;
   draft: ReceiptDraft;
 }
 
@@ -35,7 +45,16 @@ export function createRecordWriter(deps: { knex: Knex; ledger: Ledger }): Record
   const writer = createGroupCommit<Change, void>({
     commit: (tenant, changes) =>
       deps.knex.transaction(async (trx) => {
-        for (const c of changes) await c.apply(trx);
+        await updateSteps(
+          trx,
+          tenant,
+          changes.flatMap((c) => c.steps),
+        );
+        await setRunStatuses(
+          trx,
+          tenant,
+          changes.flatMap((c) => (c.run ? [c.run] : [])),
+        );
         await deps.ledger.appendIn(
           trx,
           tenant,
@@ -55,27 +74,28 @@ export function createRunRecorder(
   v: PlaybookVersion,
 ): RunRecorder {
   const ref = `${v.name}@${v.digest}`;
-  const commit = (
-    apply: (trx: Knex.Transaction) => Promise<void>,
-    draft: Omit<ReceiptDraft, 'run'>,
-  ) => write(tenant, { apply, draft: { ...draft, run: runId } });
+  const commit = (change: Omit<Change, 'draft'>, draft: Omit<ReceiptDraft, 'run'>) =>
+    write(tenant, { ...change, draft: { ...draft, run: runId } });
   return {
     ref,
     async step(stepId, fields, draft) {
-      await commit((trx) => updateStep(trx, tenant, runId, stepId, fields), draft);
+      await commit({ steps: [{ run: runId, step: stepId, fields }] }, draft);
     },
     async finish(status, error) {
-      await commit((trx) => setRunStatus(trx, tenant, runId, status, error ?? null), {
-        kind: 'run.finished',
-        data: { playbook: ref, version: v.version, status, error: error ?? null },
-      });
+      await commit(
+        { steps: [], run: { run: runId, status, error: error ?? null } },
+        {
+          kind: 'run.finished',
+          data: { playbook: ref, version: v.version, status, error: error ?? null },
+        },
+      );
       return status;
     },
     async simulated(plans, data) {
       await commit(
-        async (trx) => {
-          for (const p of plans) await updateStep(trx, tenant, runId, p.step, p.fields);
-          await setRunStatus(trx, tenant, runId, 'running');
+        {
+          steps: plans.map((p) => ({ run: runId, step: p.step, fields: p.fields })),
+          run: { run: runId, status: 'running', error: null },
         },
         { kind: 'run.simulated', data: { playbook: ref, version: v.version, ...data } },
       );

@@ -4,7 +4,7 @@ import { type Job, type JobsOptions, Queue, UnrecoverableError, Worker } from 'b
 
 import { toWardenError, WardenError } from '../errors.js';
 import { adapterClient, type RedisConnection } from './redis-connection.js';
-import type { RunHandler, RunQueue } from './run-queue.js';
+import { type RunHandler, type RunQueue, runConcurrency } from './run-queue.js';
 
 /** What a job carries: the run to process, nothing else (the database holds the rest). */
 interface RunJob {
@@ -33,7 +33,7 @@ export interface BullmqQueueOptions {
   prefix?: string;
   /** @defaultValue 'runs' */
   queueName?: string;
-  /** Runs this process handles at once. @defaultValue 8 */
+  /** Runs this process handles at once. @defaultValue runConcurrency (16) */
   concurrency?: number;
   onError: (failure: RunQueueFailure) => void;
   /** Attempts for a handler failing with a retryable WardenError. @defaultValue 5 */
@@ -134,7 +134,7 @@ export function createBullmqQueue(options: BullmqQueueOptions): RunQueue {
       const started = new Worker<RunJob>(queueName, processorFor(handler), {
         connection: client,
         prefix,
-        concurrency: options.concurrency ?? 8,
+        concurrency: options.concurrency ?? runConcurrency,
         lockDuration: options.lockDurationMs ?? 30_000,
         stalledInterval: options.stalledIntervalMs ?? 30_000,
         maxStalledCount: 1,

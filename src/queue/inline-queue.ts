@@ -1,9 +1,9 @@
 /** Inline-queue: the embedded default — runs processed in this process by a p-queue. */
 import PQueue from 'p-queue';
-import type { RunHandler, RunQueue } from './run-queue.js';
+import { type RunHandler, type RunQueue, runConcurrency } from './run-queue.js';
 
 export interface InlineQueueOptions {
-  /** Runs processed at once. @defaultValue 8 */
+  /** Runs processed at once. @defaultValue runConcurrency (16) */
   concurrency?: number;
   onError: (err: unknown, tenant: string, runId: string) => void;
 }
@@ -14,7 +14,7 @@ export interface InlineQueueOptions {
  * await queue.start((tenant, runId) => engine.process(tenant, runId).then(() => {}));
  */
 export function createInlineQueue(options: InlineQueueOptions): RunQueue {
-  const queue = new PQueue({ concurrency: options.concurrency ?? 8 });
+  const queue = new PQueue({ concurrency: options.concurrency ?? runConcurrency });
   let handler: RunHandler | undefined;
   const waiting: Array<[string, string]> = [];
   let stopped = false;

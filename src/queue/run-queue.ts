@@ -3,6 +3,12 @@
  * `queued` or `running` there); a queue only dispatches, so a lost message costs a delay, never a
  * run: every adapter resumes the unfinished runs it finds at start.
  */
+/**
+ * Runs one process advances at once, inline or on BullMQ. Each run in flight holds one database
+ * connection for its run lock, so the pool (see `openDatabase`) must be larger than this.
+ */
+export const runConcurrency = 16;
+
 export type RunHandler = (tenant: string, runId: string) => Promise<void>;
 
 export interface RunQueue {

@@ -34,7 +34,11 @@ export interface OpenDatabaseOptions {
   migrate?: boolean;
   /** Who holds the embedded lock, for the message a second process sees. @defaultValue 'warden' */
   purpose?: string;
-  /** @defaultValue 20 */
+  /**
+   * PostgreSQL connections. Each run in flight holds one for its run lock, so this leaves room
+   * above the queue's `runConcurrency` (16) for group commits, ingress and the API.
+   * @defaultValue 32
+   */
   poolMax?: number;
 }
 
@@ -51,7 +55,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     knex = knexFactory({
       client: 'pg',
       connection: databaseUrl,
-      pool: { min: 0, max: options.poolMax ?? 20 },
+      pool: { min: 0, max: options.poolMax ?? 32 },
       log: quietKnex,
       ...(schema ? { searchPath: [schema] } : {}),
     });

@@ -22,14 +22,14 @@ export interface ChainHead {
 
 /** Locks the tenant's chain head for the rest of the transaction (serialises appends across processes). */
 export async function lockChainHead(trx: Knex.Transaction, tenant: string): Promise<ChainHead> {
-  await trx.raw(
-    'insert into ledger_heads (tenant_id, seq, digest) values (?, 0, null) on conflict (tenant_id) do nothing',
+  // One round trip: the upsert creates the head on first use and, as an update, row-locks it.
+  const { rows } = await trx.raw<{ rows: Array<{ seq: string | number; digest: string | null }> }>(
+    `insert into ledger_heads (tenant_id, seq, digest) values (?, 0, null)
+     on conflict (tenant_id) do update set seq = ledger_heads.seq
+     returning seq, digest`,
     [tenant],
   );
-  const row = await trx('ledger_heads')
-    .where({ tenant_id: tenant })
-    .forUpdate()
-    .first<{ seq: string | number; digest: string | null }>('seq', 'digest');
+  const row = rows[0];
   if (!row) throw new Error(`ledger head for tenant ${tenant} vanished`);
   return { seq: Number(row.seq), digest: row.digest };
 }

@@ -95,24 +95,6 @@ export async function getSteps(knex: Knex, tenant: string, runId: string): Promi
   return knex('run_steps').where({ tenant_id: tenant, run_id: runId }).orderBy('position');
 }
 
-export async function setRunStatus(
-  knex: Knex,
-  tenant: string,
-  id: string,
-  status: RunStatus,
-  error: string | null = null,
-): Promise<void> {
-  const finished = ['succeeded', 'failed', 'denied', 'cancelled'].includes(status);
-  await knex('runs')
-    .where({ tenant_id: tenant, id })
-    .update({
-      status,
-      error,
-      updated_at: knex.fn.now(),
-      ...(finished ? { finished_at: knex.fn.now() } : {}),
-    });
-}
-
 /** Moves a step from `pending` to `running`; false if anyone else already did (or it is done). */
 export async function claimStep(knex: Knex, tenant: string, runId: string, stepId: string) {
   const n = await knex('run_steps')
@@ -121,23 +103,129 @@ export async function claimStep(knex: Knex, tenant: string, runId: string, stepI
   return n === 1;
 }
 
+export type StepFields = Partial<Omit<StepRow, 'step_id' | 'position' | 'uses' | 'receipt_id'>> & {
+  finished?: boolean;
+};
+
 export async function updateStep(
   knex: Knex,
   tenant: string,
   runId: string,
   stepId: string,
-  fields: Partial<Omit<StepRow, 'step_id' | 'position' | 'uses'>> & { finished?: boolean },
+  fields: StepFields,
 ): Promise<void> {
-  const { finished, decision, plan, output, ...rest } = fields;
-  await knex('run_steps')
-    .where({ tenant_id: tenant, run_id: runId, step_id: stepId })
-    .update({
-      ...rest,
-      ...(decision !== undefined ? { decision: JSON.stringify(decision) } : {}),
-      ...(plan !== undefined ? { plan: JSON.stringify(plan) } : {}),
-      ...(output !== undefined ? { output: JSON.stringify(output) } : {}),
-      ...(finished ? { finished_at: knex.fn.now() } : {}),
+  await updateSteps(knex, tenant, [{ run: runId, step: stepId, fields }]);
+}
+
+export interface StepUpdate {
+  run: string;
+  step: string;
+  fields: StepFields;
+}
+
+/** The SQL type of each settable step column, for `jsonb_to_recordset`. */
+const stepColumns = {
+  status: 'text',
+  decision: 'jsonb',
+  plan: 'jsonb',
+  input_digest: 'text',
+  output: 'jsonb',
+  output_digest: 'text',
+  error: 'text',
+  duration_ms: 'integer',
+} as const satisfies Record<Exclude<keyof StepFields, 'finished'>, string>;
+type StepColumn = keyof typeof stepColumns;
+const recordset = Object.entries(stepColumns)
+  .map(([name, type]) => `"${name}" ${type}`)
+  .join(', ');
+
+/**
+ * Applies many step updates in one statement per set of updated columns (a batch of a group
+ * commit is mostly one or two such sets), instead of one round trip per step.
+ */
+export async function updateSteps(
+  knex: Knex,
+  tenant: string,
+  updates: readonly StepUpdate[],
+): Promise<void> {
+  const byShape = new Map<string, StepUpdate[]>();
+  for (const u of updates) {
+    const shape = Object.keys(u.fields)
+      .filter((k) =>
+        k === 'finished' ? u.fields.finished : u.fields[k as StepColumn] !== undefined,
+      )
+      .sort()
+      .join(',');
+    byShape.set(shape, [...(byShape.get(shape) ?? []), u]);
+  }
+  for (const [shape, group] of byShape) {
+    if (shape === '') continue;
+    const keys = new Set(group.map((u) => `${u.run}\u0000${u.step}`));
+    if (keys.size < group.length) {
+      // One row updated twice in one statement is undefined in SQL: apply these one by one.
+      for (const u of group) await updateSteps(knex, tenant, [u]);
+      continue;
+    }
+    const columns = shape.split(',');
+    const sets = columns.map((c) =>
+      c === 'finished' ? 'finished_at = now()' : `"${c}" = v."${c}"`,
+    );
+    const rows = group.map((u) => {
+      const row: Record<string, unknown> = { run_id: u.run, step_id: u.step };
+      for (const c of columns) if (c !== 'finished') row[c] = u.fields[c as StepColumn];
+      return row;
     });
+    await knex.raw(
+      `update run_steps as s set ${sets.join(', ')}
+       from jsonb_to_recordset(?::jsonb) as v(run_id text, step_id text, ${recordset})
+       where s.tenant_id = ? and s.run_id = v.run_id and s.step_id = v.step_id`,
+      [JSON.stringify(rows), tenant],
+    );
+  }
+}
+
+export interface RunUpdate {
+  run: string;
+  status: RunStatus;
+  error: string | null;
+}
+
+const finishedStatuses: readonly RunStatus[] = ['succeeded', 'failed', 'denied', 'cancelled'];
+
+export async function setRunStatus(
+  knex: Knex,
+  tenant: string,
+  id: string,
+  status: RunStatus,
+  error: string | null = null,
+): Promise<void> {
+  await setRunStatuses(knex, tenant, [{ run: id, status, error }]);
+}
+
+/** Sets many runs' statuses in one statement; a finished status also stamps `finished_at`. */
+export async function setRunStatuses(
+  knex: Knex,
+  tenant: string,
+  updates: readonly RunUpdate[],
+): Promise<void> {
+  if (updates.length === 0) return;
+  if (new Set(updates.map((u) => u.run)).size < updates.length) {
+    for (const u of updates) await setRunStatuses(knex, tenant, [u]);
+    return;
+  }
+  const rows = updates.map((u) => ({
+    id: u.run,
+    status: u.status,
+    error: u.error,
+    finished: finishedStatuses.includes(u.status),
+  }));
+  await knex.raw(
+    `update runs as r set status = v.status, error = v.error, updated_at = now(),
+       finished_at = case when v.finished then now() else r.finished_at end
+     from jsonb_to_recordset(?::jsonb) as v(id text, status text, error text, finished boolean)
+     where r.tenant_id = ? and r.id = v.id`,
+    [JSON.stringify(rows), tenant],
+  );
 }
 
 /** Runs left unfinished (by a crash or a restart), oldest first, across tenants — for resuming. */

@@ -1,0 +1,118 @@
+import { randomUUID } from 'node:crypto';
+import { beforeAll, expect, it } from 'vitest';
+import {
+  getRunRow,
+  getSteps,
+  insertRun,
+  setRunStatuses,
+  updateSteps,
+} from '../../src/storage/runs.js';
+import { createTenant } from '../../src/tenancy/tenants.js';
+import { createTestLedger, describeEngines } from '../helpers/database.js';
+
+describeEngines('run storage: batched updates', ({ db }) => {
+  const tenant = 'store';
+  const other = 'store-other';
+  let versionId = '';
+
+  beforeAll(async () => {
+    const { ledger } = await createTestLedger(db());
+    const deps = { knex: db().knex, ledger };
+    await createTenant(deps, { id: tenant, tier: 'pro' }, 'test');
+    await createTenant(deps, { id: other, tier: 'pro' }, 'test');
+    versionId = randomUUID();
+    for (const t of [tenant, other]) {
+      await db()
+        .knex('playbook_versions')
+        .insert({
+          id: `${versionId}-${t}`,
+          tenant_id: t,
+          name: 'p',
+          version: 1,
+          digest: `sha256:${t}`,
+          source_file: 'p.yaml',
+          definition: JSON.stringify({}),
+        });
+    }
+  });
+
+  async function newRun(t = tenant): Promise<string> {
+    const id = randomUUID();
+    await insertRun(db().knex, {
+      id,
+      tenant: t,
+      versionId: `${versionId}-${t}`,
+      playbook: 'p',
+      triggerId: null,
+      context: {},
+      steps: [
+        { id: 'a', uses: 'wait.sleep' },
+        { id: 'b', uses: 'wait.sleep' },
+      ],
+    });
+    return id;
+  }
+
+  it('applies updates of different shapes, to many runs, in one call', async () => {
+    const [r1, r2] = [await newRun(), await newRun()];
+    await updateSteps(db().knex, tenant, [
+      { run: r1, step: 'a', fields: { plan: { x: 1 }, input_digest: 'sha256:1' } },
+      { run: r2, step: 'a', fields: { plan: { x: 2 }, input_digest: 'sha256:2' } },
+      {
+        run: r1,
+        step: 'b',
+        fields: { status: 'failed', error: 'boom', duration_ms: 7, finished: true },
+      },
+      { run: r2, step: 'b', fields: { status: 'succeeded', output: { ok: [1, 'two'] } } },
+    ]);
+    const s1 = await getSteps(db().knex, tenant, r1);
+    const s2 = await getSteps(db().knex, tenant, r2);
+    expect(
+      s1.map((s) => [s.step_id, s.status, s.plan, s.input_digest, s.error, s.duration_ms]),
+    ).toEqual([
+      ['a', 'pending', { x: 1 }, 'sha256:1', null, null],
+      ['b', 'failed', null, null, 'boom', 7],
+    ]);
+    expect(s2.map((s) => [s.step_id, s.status, s.plan, s.output])).toEqual([
+      ['a', 'pending', { x: 2 }, null],
+      ['b', 'succeeded', null, { ok: [1, 'two'] }],
+    ]);
+    const finished = await db()
+      .knex('run_steps')
+      .where({ run_id: r1 })
+      .orderBy('position')
+      .pluck('finished_at');
+    expect(finished[0]).toBeNull();
+    expect(finished[1]).toBeInstanceOf(Date);
+  });
+
+  it('applies two updates of one step in order', async () => {
+    const r = await newRun();
+    await updateSteps(db().knex, tenant, [
+      { run: r, step: 'a', fields: { status: 'running' } },
+      { run: r, step: 'a', fields: { status: 'succeeded' } },
+    ]);
+    expect((await getSteps(db().knex, tenant, r))[0]?.status).toBe('succeeded');
+  });
+
+  it('never touches another tenant’s rows', async () => {
+    const mine = await newRun(other);
+    await updateSteps(db().knex, tenant, [{ run: mine, step: 'a', fields: { status: 'failed' } }]);
+    await setRunStatuses(db().knex, tenant, [{ run: mine, status: 'failed', error: 'x' }]);
+    expect((await getSteps(db().knex, other, mine))[0]?.status).toBe('pending');
+    expect((await getRunRow(db().knex, other, mine))?.status).toBe('queued');
+  });
+
+  it('sets run statuses and stamps finished_at only for a finished status', async () => {
+    const [r1, r2] = [await newRun(), await newRun()];
+    await setRunStatuses(db().knex, tenant, [
+      { run: r1, status: 'running', error: null },
+      { run: r2, status: 'failed', error: 'step b failed' },
+    ]);
+    const a = await getRunRow(db().knex, tenant, r1);
+    const b = await getRunRow(db().knex, tenant, r2);
+    expect([a?.status, a?.error, a?.finished_at]).toEqual(['running', null, null]);
+    expect([b?.status, b?.error]).toEqual(['failed', 'step b failed']);
+    expect(b?.finished_at).toBeInstanceOf(Date);
+  });
+});
