@@ -232,7 +232,7 @@ async function measureWarden(c: WardenCase, log: (line: string) => void): Promis
     const ingest = createIngest({
       knex: db.knex,
       ledger,
-      startRuns: createStartRuns(),
+      startRuns: createStartRuns({ ledger }),
       onRunsCommitted: (t, ids) => {
         const now = performance.now();
         for (const id of ids) {

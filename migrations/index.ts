@@ -3,9 +3,11 @@ import type { Knex } from 'knex';
 import * as foundation from './0001_foundation.js';
 import * as triggers from './0002_triggers.js';
 import * as runs from './0003_runs.js';
+import * as guardrails from './0004_guardrails.js';
 
 export const migrations: Record<string, Knex.Migration> = {
   '0001_foundation': foundation,
   '0002_triggers': triggers,
   '0003_runs': runs,
+  '0004_guardrails': guardrails,
 };

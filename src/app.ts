@@ -4,13 +4,15 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
+import { approvalsApi } from './api/approvals.js';
 import { exportApi } from './api/export.js';
+import { killSwitchApi } from './api/kill-switch.js';
 import { playbooksApi } from './api/playbooks.js';
 import { receiptsApi } from './api/receipts.js';
 import { runsApi } from './api/runs.js';
 import type { Config } from './config.js';
 import { WardenError } from './errors.js';
-import { type AuthEnv, requireScope } from './http/auth.js';
+import { type AuthEnv, operatorOrScope, requireScope } from './http/auth.js';
 import { createErrorHandler, notFoundHandler } from './http/error-handler.js';
 import { createRouter } from './http/openapi.js';
 import { createRateLimiter, type RateLimiter } from './http/rate-limit.js';
@@ -24,7 +26,7 @@ import { createHooksApp, documentHooks } from './triggers/hooks-app.js';
 import type { Ingest } from './triggers/ingest.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'host' | 'tenants'>;
+  config: Pick<Config, 'host' | 'tenants'> & Partial<Pick<Config, 'adminToken'>>;
   db: Database;
   ledger: Ledger;
   ingest: Ingest;
@@ -122,6 +124,12 @@ export function createApp(deps: AppDeps) {
   api.use('/api/v1/receipts', read).use('/api/v1/receipts/*', read).use('/api/v1/export', read);
   api.use('/api/v1/runs', read).use('/api/v1/runs/*', read).use('/api/v1/playbooks', read);
   api.use('/api/v1/playbooks/:name/simulate', read).use('/api/v1/playbooks/:name/run', admin);
+  api.use('/api/v1/playbooks/:name/disable', admin).use('/api/v1/playbooks/:name/enable', admin);
+  api.use('/api/v1/approvals', read).use('/api/v1/approvals/:id', read);
+  api.use('/api/v1/approvals/:id/decision', admin);
+  const operatorToken = deps.config.adminToken?.reveal();
+  api.post('/api/v1/kill-switch', operatorOrScope('admin', { ...auth, operatorToken }));
+  api.get('/api/v1/kill-switch', read);
   api.route('/api/v1', receiptsApi(db.knex));
   api.route('/api/v1', exportApi(db.knex));
   api.route('/api/v1', runsApi(db.knex));
@@ -135,6 +143,11 @@ export function createApp(deps: AppDeps) {
       queue: deps.queue,
       logger,
     }),
+  );
+  api.route('/api/v1', approvalsApi({ knex: db.knex, ledger: deps.ledger, queue: deps.queue }));
+  api.route(
+    '/api/v1',
+    killSwitchApi({ knex: db.knex, ledger: deps.ledger, catalog: deps.catalog }),
   );
   documentHooks(api as never);
   api.doc31('/api/v1/openapi.json', {

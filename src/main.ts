@@ -8,6 +8,8 @@ import type { Logger } from 'pino';
 import { createApp, isLoopback } from './app.js';
 import type { Config } from './config.js';
 import { WardenError } from './errors.js';
+import { expireOverdue } from './guardrails/approvals.js';
+import { openGuardrails } from './guardrails/guardrails.js';
 import { createLedger, type Ledger } from './ledger/ledger.js';
 import { loadOrCreateSigningKey } from './ledger/signing-key.js';
 import { createWorkerSigner } from './ledger/worker-signer.js';
@@ -44,6 +46,8 @@ export interface Runtime {
   queue: RunQueue;
   /** Playbooks read from the tenants' folders at start (also the source of cron schedules). */
   playbooks: ReadonlyMap<string, LoadedPlaybook[]>;
+  /** Periodic work of this process (the approval expiry sweep), stopped by close(). */
+  timers: Set<NodeJS.Timeout>;
   close(): Promise<void>;
 }
 
@@ -91,12 +95,21 @@ export async function openRuntime(
       }
     }
     const tenants = new Map(config.tenants.map((t) => [t.id, t]));
+    const { guard, watch } = await openGuardrails({
+      knex: db.knex,
+      ledger,
+      catalog,
+      tenants: config.tenants,
+      logger,
+    });
     const engine = createEngine({
       knex: db.knex,
       ledger,
       catalog,
       tenants,
       logger,
+      guard,
+      watch,
       runLock: createRunLock(db.knex, db.engine),
     });
     // BullMQ and ioredis load only when Redis is configured: the embedded default stays lean.
@@ -124,7 +137,7 @@ export async function openRuntime(
     const ingest = createIngest({
       knex: db.knex,
       ledger,
-      startRuns: createStartRuns(),
+      startRuns: createStartRuns({ ledger }),
       onRunsCommitted: (tenant, runIds) => {
         for (const id of runIds) {
           queue
@@ -138,9 +151,11 @@ export async function openRuntime(
         }
       },
     });
+    const timers = new Set<NodeJS.Timeout>();
     return {
       config,
       logger,
+      timers,
       db,
       ledger,
       ingest,
@@ -149,6 +164,7 @@ export async function openRuntime(
       queue,
       playbooks,
       async close() {
+        for (const timer of timers) clearInterval(timer);
         await ingest.drain();
         await queue.stop();
         await ledger.drain();
@@ -163,13 +179,24 @@ export async function openRuntime(
   }
 }
 
-/** Starts this process's worker: processes queued runs, starting with those left unfinished. */
+/** How often a worker looks for approval tickets past their expiry. */
+const expirySweepMs = 15_000;
+
+/**
+ * Starts this process's worker: processes queued runs, starting with those left unfinished, and
+ * expires overdue approval tickets (their runs are then cancelled).
+ */
 export async function startWorker(runtime: Runtime): Promise<void> {
-  const { engine, queue, db } = runtime;
+  const { engine, queue, db, ledger, logger } = runtime;
   await queue.start(async (tenant, runId) => {
     await engine.process(tenant, runId);
   });
   for (const run of await unfinishedRuns(db.knex)) await queue.enqueue(run.tenant, run.id);
+  const deps = { knex: db.knex, ledger, enqueue: queue.enqueue.bind(queue) };
+  const expire = () =>
+    expireOverdue(deps).catch((err: unknown) => logger.error({ err }, 'approval expiry failed'));
+  await expire();
+  runtime.timers.add(setInterval(expire, expirySweepMs).unref());
 }
 
 export interface Server {

@@ -1,8 +1,12 @@
-/** `/api/v1/playbooks`: current versions, dry-run simulation, and manual runs (admin). */
+/**
+ * `/api/v1/playbooks`: current versions, dry-run simulation, manual runs (admin), and disabling and
+ * enabling a playbook (admin).
+ */
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { TenantConfig } from '../config.js';
 import { WardenError } from '../errors.js';
+import { disablePlaybook, enablePlaybook, maxReasonLength } from '../guardrails/playbook-switch.js';
 import type { AuthEnv } from '../http/auth.js';
 import {
   bearerSecurity,
@@ -18,7 +22,9 @@ import { dryRun } from '../pipeline/dry-run.js';
 import { createRun } from '../pipeline/start-runs.js';
 import type { StepCatalog } from '../pipeline/step-context.js';
 import type { RunQueue } from '../queue/run-queue.js';
+import { playbookStates } from '../storage/playbook-state.js';
 import { currentVersions } from '../storage/playbooks.js';
+import { grants, type Principal } from '../tenancy/api-token.js';
 
 export interface PlaybooksApiDeps {
   knex: Knex;
@@ -72,6 +78,7 @@ const list = createRoute({
                 version: z.number(),
                 digest: z.string(),
                 disabled: z.boolean(),
+                disabledReason: z.string().nullable(),
                 description: z.string().nullable(),
                 on: z.array(z.unknown()),
                 steps: z.array(z.object({ id: z.string(), uses: z.string() })),
@@ -127,6 +134,59 @@ const run = createRoute({
   },
 });
 
+const SwitchAnswer = z
+  .object({
+    playbook: z.string(),
+    disabled: z.boolean(),
+    /** False when the playbook already was in that state (no receipt). */
+    changed: z.boolean(),
+    receipt: z.string().nullable(),
+  })
+  .openapi('PlaybookSwitch');
+
+/** `POST /playbooks/{name}/disable` and `…/enable` (admin): one route definition each. */
+const switchRoute = (action: 'disable' | 'enable') =>
+  createRoute({
+    method: 'post',
+    path: `/playbooks/{name}/${action}`,
+    summary:
+      action === 'disable'
+        ? 'Disable a playbook: it starts no runs until enabled (admin; receipted)'
+        : 'Enable a disabled playbook; its breakers start clean (admin; receipted)',
+    security: bearerSecurity,
+    request: {
+      params: name,
+      body: {
+        content: {
+          'application/json': {
+            schema: z.object({ reason: z.string().trim().min(1).max(maxReasonLength).optional() }),
+          },
+        },
+        required: false,
+      },
+    },
+    responses: {
+      200: {
+        description: "The playbook's state, and whether this request changed it",
+        content: { 'application/json': { schema: SwitchAnswer } },
+      },
+      404: notFound('No such playbook'),
+      ...errorResponses,
+    },
+  });
+
+/** The admin behind a switch route (app.ts guards it; this refuses if that guard is ever missing). */
+function adminOf(principal: Principal | undefined): Principal {
+  if (!principal) throw new WardenError('unauthenticated', 'Missing bearer token.');
+  if (!grants(principal.scope, 'admin')) {
+    throw new WardenError(
+      'forbidden',
+      `This token has scope ${principal.scope}; this route needs admin.`,
+    );
+  }
+  return principal;
+}
+
 export function playbooksApi(deps: PlaybooksApiDeps) {
   const find = async (tenant: string, playbook: string) => {
     const v = (await currentVersions(deps.knex, tenant)).find((p) => p.name === playbook);
@@ -135,12 +195,17 @@ export function playbooksApi(deps: PlaybooksApiDeps) {
   };
   return createRouter<AuthEnv>()
     .openapi(list, async (c) => {
-      const versions = await currentVersions(deps.knex, c.get('principal').tenant);
+      const { tenant } = c.get('principal');
+      const [versions, states] = await Promise.all([
+        currentVersions(deps.knex, tenant),
+        playbookStates(deps.knex, tenant),
+      ]);
       const playbooks = versions.map((v) => ({
         name: v.name,
         version: v.version,
         digest: v.digest,
         disabled: v.disabled,
+        disabledReason: v.disabled ? (states.get(v.name)?.disabledReason ?? null) : null,
         description: v.definition.metadata.description ?? null,
         on: v.definition.spec.on,
         steps: v.definition.spec.steps.map((s) => ({ id: s.id, uses: s.uses })),
@@ -161,15 +226,40 @@ export function playbooksApi(deps: PlaybooksApiDeps) {
       return c.json(result as never, 200);
     })
     .openapi(run, async (c) => {
-      const { tenant } = c.get('principal');
+      const { tenant, tokenName } = c.get('principal');
       const version = await find(tenant, c.req.valid('param').name);
       if (version.disabled)
         throw new WardenError('conflict', `Playbook ${version.name} is disabled.`);
       const body = (await c.req.json().catch(() => ({}))) as { params?: Record<string, never> };
+      // The token that starts a run is its initiator: it may not approve the run's steps.
       const id = await deps.knex.transaction((trx) =>
-        createRun(trx, version, null, body.params ?? {}),
+        createRun(trx, version, null, body.params ?? {}, `api:${tokenName}`),
       );
       await deps.queue.enqueue(tenant, id);
       return c.json({ run: id }, 202);
+    })
+    .openapi(switchRoute('disable'), async (c) => {
+      const { tenant, tokenName } = adminOf(c.get('principal'));
+      const playbook = c.req.valid('param').name;
+      const actor = `api:${tokenName}`;
+      const reason = c.req.valid('json').reason ?? `Disabled by ${actor}.`;
+      const result = await disablePlaybook(deps, tenant, playbook, { actor, reason });
+      return c.json(
+        { playbook, disabled: true, changed: result.changed, receipt: result.receiptId ?? null },
+        200,
+      );
+    })
+    .openapi(switchRoute('enable'), async (c) => {
+      const { tenant, tokenName } = adminOf(c.get('principal'));
+      const playbook = c.req.valid('param').name;
+      const { reason } = c.req.valid('json');
+      const result = await enablePlaybook(deps, tenant, playbook, {
+        actor: `api:${tokenName}`,
+        ...(reason === undefined ? {} : { reason }),
+      });
+      return c.json(
+        { playbook, disabled: false, changed: result.changed, receipt: result.receiptId ?? null },
+        200,
+      );
     });
 }

@@ -1,4 +1,5 @@
 /** Auth: bearer-token middleware; the token fixes the tenant and its scope must grant the route's. */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import type { Knex } from 'knex';
 import type { TokenScope } from '../config.js';
@@ -6,7 +7,8 @@ import { WardenError } from '../errors.js';
 import { authenticateToken, grants, type Principal } from '../tenancy/api-token.js';
 
 export interface AuthEnv {
-  Variables: { principal: Principal; requestId: string };
+  /** `operator` is set instead of `principal` when the operator token (WARDEN_ADMIN_TOKEN) was shown. */
+  Variables: { principal: Principal; requestId: string; operator?: boolean };
 }
 
 export interface AuthOptions {
@@ -43,5 +45,27 @@ export function requireScope(scope: TokenScope, opts: AuthOptions): MiddlewareHa
     }
     c.set('principal', principal);
     await next();
+  };
+}
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/**
+ * Accepts the operator token (`WARDEN_ADMIN_TOKEN`, compared in constant time) or, failing that,
+ * a tenant token of `scope`. Routes read `c.get('operator')` to tell them apart.
+ */
+export function operatorOrScope(
+  scope: TokenScope,
+  opts: AuthOptions & { operatorToken: string | undefined },
+): MiddlewareHandler<AuthEnv> {
+  const tenantAuth = requireScope(scope, opts);
+  const expected = opts.operatorToken ? digest(opts.operatorToken) : undefined;
+  return async (c, next) => {
+    const presented = bearerToken(c.req.header('authorization'));
+    if (expected && presented && timingSafeEqual(digest(presented), expected)) {
+      c.set('operator', true);
+      return next();
+    }
+    return tenantAuth(c, next);
   };
 }

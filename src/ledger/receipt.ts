@@ -24,6 +24,14 @@ export const receiptKinds = [
   'step.denied',
   'step.rolled_back',
   'run.finished',
+  'trigger.skipped',
+  'kill_switch.changed',
+  'approval.requested',
+  'approval.decided',
+  'approval.refused',
+  'approval.expired',
+  'playbook.disabled',
+  'playbook.enabled',
 ] as const;
 export type ReceiptKind = (typeof receiptKinds)[number];
 

@@ -9,8 +9,17 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { TenantConfig } from '../config.js';
+import { buildTicket } from '../guardrails/approval-ticket.js';
+import {
+  type ApprovalGrant,
+  allowAll,
+  type Decision,
+  decisionJson,
+  type Guard,
+} from '../guardrails/decision.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { JsonValue } from '../ledger/receipt.js';
+import { insertApproval, latestApproval } from '../storage/approvals.js';
 import { getVersion, type PlaybookVersion } from '../storage/playbooks.js';
 import type { RunLock } from '../storage/run-lock.js';
 import { claimStep, getRunRow, getSteps, type RunStatus, type StepRow } from '../storage/runs.js';
@@ -20,22 +29,28 @@ import { createStepRunner, type StepRunner } from './run-step.js';
 import { digestJson, type StepPlan, simulateRun } from './simulate-run.js';
 import type { StepCatalog } from './step-context.js';
 
-export type DecisionOutcome = 'allow' | 'deny' | 'approval_required';
-export interface Decision {
-  outcome: DecisionOutcome;
-  reasons: string[];
-}
+export type { Decision, DecisionOutcome, Guard, GuardInput } from '../guardrails/decision.js';
+export { allowAll } from '../guardrails/decision.js';
 
-/** What a guard sees before each step; the guardrails supply the real chain. */
-export interface GuardInput {
-  tenant: string;
-  runId: string;
-  playbook: PlaybookVersion;
-  plan: StepPlan;
+/**
+ * Watches runs for the breakers: `starting` may stop a run before its first step (the alert
+ * re-fired soon after a "successful" run), `settled` sees every final status.
+ */
+export interface RunWatch {
+  /** A reason to cancel the run before it acts, or undefined to go on. */
+  starting(run: {
+    tenant: string;
+    runId: string;
+    version: PlaybookVersion;
+    context: unknown;
+  }): Promise<string | undefined>;
+  settled(run: {
+    tenant: string;
+    runId: string;
+    version: PlaybookVersion;
+    status: RunStatus;
+  }): Promise<void>;
 }
-export type Guard = (input: GuardInput) => Promise<Decision>;
-
-export const allowAll: Guard = async () => ({ outcome: 'allow', reasons: [] });
 
 export interface EngineDeps {
   knex: Knex;
@@ -44,6 +59,7 @@ export interface EngineDeps {
   tenants: ReadonlyMap<string, TenantConfig>;
   logger: Logger;
   guard?: Guard;
+  watch?: RunWatch;
   /** Keeps two workers from advancing one run at once. */
   runLock: RunLock;
   /** @defaultValue 300000 (5 minutes) */
@@ -55,13 +71,15 @@ export interface Engine {
   process(tenant: string, runId: string): Promise<RunStatus | undefined>;
 }
 
-const settled: RunStatus[] = ['succeeded', 'failed', 'denied', 'cancelled', 'awaiting_approval'];
+const finished: RunStatus[] = ['succeeded', 'failed', 'denied', 'cancelled'];
+const settled: RunStatus[] = [...finished, 'awaiting_approval'];
 
 interface RunScope {
   tenant: string;
   runId: string;
   version: PlaybookVersion;
   context: unknown;
+  initiator: string;
   recorder: RunRecorder;
   runner: StepRunner;
 }
@@ -125,7 +143,7 @@ export function createEngine(deps: EngineDeps): Engine {
     const spec = scope.version.definition.spec.steps.find((s) => s.id === row.step_id);
     if (!spec) return scope.recorder.finish('failed', `step ${row.step_id} is not in the playbook`);
     const ref = scope.recorder.ref;
-    const fail = async (status: 'denied' | 'failed', why: string) => {
+    const fail = async (status: 'denied' | 'failed' | 'cancelled', why: string) => {
       await rollbackSteps({ ...scope, done, catalog });
       return scope.recorder.finish(status, why);
     };
@@ -155,19 +173,76 @@ export function createEngine(deps: EngineDeps): Engine {
         })
         .update({ status: 'pending' });
     }
+    // A step that was blocked before carries its decision; its newest ticket says what humans did.
+    let grant: ApprovalGrant | undefined;
+    if (row.decision !== null) {
+      const ticket = await latestApproval(knex, scope.tenant, scope.runId, row.step_id);
+      if (ticket?.status === 'pending') return 'awaiting_approval' as const;
+      if (ticket?.status === 'rejected' || ticket?.status === 'expired') {
+        const reason = ticket.status === 'rejected' ? 'approval_rejected' : 'approval_expired';
+        const votes = ticket.votes.map((v) => v.receiptId);
+        await scope.recorder.step(
+          row.step_id,
+          {
+            status: 'denied',
+            decision: decisionJson({ outcome: 'deny', reasons: [reason], approvals: votes }),
+            finished: true,
+          },
+          {
+            kind: 'step.denied',
+            data: {
+              playbook: ref,
+              step: row.step_id,
+              uses: spec.uses,
+              reasons: [reason],
+              approval: ticket.id,
+            },
+          },
+        );
+        return fail(
+          ticket.status === 'rejected' ? 'denied' : 'cancelled',
+          `step ${row.step_id}: ${reason}`,
+        );
+      }
+      if (ticket?.status === 'approved' && ticket.inputDigest === p.inputDigest) {
+        const approves = ticket.votes.filter((v) => v.decision === 'approve');
+        grant = {
+          ticket: ticket.id,
+          approvals: approves.length,
+          overrides: ticket.outcome === 'deny' ? ticket.reasons : [],
+          receipts: approves.map((v) => v.receiptId),
+        };
+      }
+    }
     const decision = await guard({
       tenant: scope.tenant,
       runId: scope.runId,
       playbook: scope.version,
       plan: p,
+      context: scope.context,
+      initiator: scope.initiator,
+      grant,
     });
+    const approval = scope.version.definition.spec.approval;
+    if (
+      decision.outcome === 'approval_required' ||
+      (decision.outcome === 'deny' && decision.overridable && approval !== undefined)
+    ) {
+      return requestApproval(scope, row, p, decision);
+    }
     if (decision.outcome !== 'allow') {
       await scope.recorder.step(
         row.step_id,
-        { status: 'denied', decision: decision as unknown as JsonValue, finished: true },
+        { status: 'denied', decision: decisionJson(decision), finished: true },
         {
           kind: 'step.denied',
-          data: { playbook: ref, step: row.step_id, uses: spec.uses, reasons: decision.reasons },
+          data: {
+            playbook: ref,
+            step: row.step_id,
+            uses: spec.uses,
+            reasons: decision.reasons,
+            decision: decisionJson(decision),
+          },
         },
       );
       return fail(
@@ -198,7 +273,7 @@ export function createEngine(deps: EngineDeps): Engine {
       row.step_id,
       {
         status: error ? 'failed' : 'succeeded',
-        decision: decision as unknown as JsonValue,
+        decision: decisionJson(decision),
         ...(error ? { error } : { output, output_digest: outputDigest }),
         duration_ms: durationMs,
         finished: true,
@@ -210,7 +285,7 @@ export function createEngine(deps: EngineDeps): Engine {
           step: row.step_id,
           uses: spec.uses,
           outcome: error ? 'failed' : 'succeeded',
-          decision: decision as unknown as JsonValue,
+          decision: decisionJson(decision),
           inputDigest: p.inputDigest,
           outputDigest,
           durationMs,
@@ -224,6 +299,41 @@ export function createEngine(deps: EngineDeps): Engine {
     if (error) return fail('failed', `step ${row.step_id} failed: ${error}`);
     done.push({ ...row, status: 'succeeded', output });
     return 'running' as const;
+  }
+
+  /** Opens a ticket for the blocked step; the run waits for humans (or the ticket's expiry). */
+  async function requestApproval(scope: RunScope, row: StepRow, p: StepPlan, decision: Decision) {
+    const ticket = buildTicket({
+      tenant: scope.tenant,
+      runId: scope.runId,
+      version: scope.version,
+      plan: p,
+      decision,
+      context: scope.context,
+      initiator: scope.initiator,
+      catalog,
+    });
+    return scope.recorder.awaitApproval(
+      row.step_id,
+      { decision: decisionJson(decision) },
+      {
+        kind: 'approval.requested',
+        data: {
+          approval: ticket.id,
+          playbook: scope.recorder.ref,
+          step: row.step_id,
+          uses: p.uses,
+          inputDigest: p.inputDigest,
+          decision: decisionJson(decision),
+          approvers: ticket.approvers,
+          minApprovals: ticket.minApprovals,
+          initiator: ticket.initiator,
+          expiresAt: ticket.expiresAt,
+          rollback: ticket.rollback,
+        },
+      },
+      (trx, receipt) => insertApproval(trx, { ...ticket, requestReceiptId: receipt.payload.id }),
+    );
   }
 
   return {
@@ -249,6 +359,7 @@ export function createEngine(deps: EngineDeps): Engine {
       runId,
       version,
       context: run.context,
+      initiator: run.initiator ?? `playbook:${version.name}`,
       recorder: createRunRecorder(write, tenant, runId, version),
       runner: createStepRunner({
         tenant,
@@ -258,7 +369,23 @@ export function createEngine(deps: EngineDeps): Engine {
         timeoutMs: deps.stepTimeoutMs ?? 300_000,
       }),
     };
-    const plans = await plan(scope, run.status === 'queued');
+    const status = await walk(scope, run.status, steps);
+    if (deps.watch && status && finished.includes(status)) {
+      await deps.watch
+        .settled({ tenant, runId, version, status })
+        .catch((err: unknown) =>
+          deps.logger.error({ err, tenant, run: runId }, 'breaker check failed'),
+        );
+    }
+    return status;
+  }
+
+  async function walk(scope: RunScope, status: RunStatus, steps: StepRow[]) {
+    if (status === 'queued' && deps.watch) {
+      const stop = await deps.watch.starting(scope);
+      if (stop) return scope.recorder.finish('cancelled', stop);
+    }
+    const plans = await plan(scope, status === 'queued');
     if (!plans) return 'denied';
     const done: StepRow[] = [];
     for (const row of steps) {
@@ -266,7 +393,7 @@ export function createEngine(deps: EngineDeps): Engine {
         done.push(row);
         continue;
       }
-      if (row.status !== 'pending' && row.status !== 'running') return run.status;
+      if (row.status !== 'pending' && row.status !== 'running') return status;
       const p = plans.find((x) => x.step === row.step_id);
       if (!p) return scope.recorder.finish('failed', `step ${row.step_id} has no plan`);
       const outcome = await runStep(scope, row, p, done);

@@ -109,6 +109,8 @@ export const playbookSchema = z.strictObject({
           .default([]),
         minApprovals: z.number().int().positive().default(1),
         expiresIn: duration.default(30 * 60_000),
+        /** What the approver should check, shown first on the approval card. */
+        nextSteps: z.array(z.string().max(500)).max(10).optional(),
       })
       .optional(),
     manualMinutes: z.number().nonnegative().default(0),

@@ -6,7 +6,7 @@
  */
 import type { Knex } from 'knex';
 import type { Ledger } from '../ledger/ledger.js';
-import type { JsonValue, ReceiptDraft } from '../ledger/receipt.js';
+import type { JsonValue, Receipt, ReceiptDraft } from '../ledger/receipt.js';
 import { createGroupCommit } from '../storage/group-commit.js';
 import type { PlaybookVersion } from '../storage/playbooks.js';
 import {
@@ -28,6 +28,16 @@ export interface RunRecorder {
     plans: Array<{ step: string; fields: StepFields }>,
     data: Record<string, JsonValue>,
   ): Promise<void>;
+  /**
+   * The step waits for a human: its decision is stored, the run becomes `awaiting_approval`, and
+   * `insert` stores the ticket with the `approval.requested` receipt's id — all in one commit.
+   */
+  awaitApproval(
+    stepId: string,
+    fields: StepFields,
+    draft: Omit<ReceiptDraft, 'run'>,
+    insert: (trx: Knex.Transaction, receipt: Receipt) => Promise<void>,
+  ): Promise<RunStatus>;
   ref: string;
 }
 
@@ -36,6 +46,8 @@ export interface Change {
   steps: StepUpdate[];
   run?: RunUpdate;
   draft: ReceiptDraft;
+  /** Runs in the same transaction after the receipt is appended (rare: approval tickets). */
+  after?: (trx: Knex.Transaction, receipt: Receipt) => Promise<void>;
 }
 
 /** The engine's shared writer: state changes with their receipts, group-committed per tenant. */
@@ -55,11 +67,12 @@ export function createRecordWriter(deps: { knex: Knex; ledger: Ledger }): Record
           tenant,
           changes.flatMap((c) => (c.run ? [c.run] : [])),
         );
-        await deps.ledger.appendIn(
+        const receipts = await deps.ledger.appendIn(
           trx,
           tenant,
           changes.map((c) => c.draft),
         );
+        for (const [i, c] of changes.entries()) await c.after?.(trx, receipts[i] as Receipt);
         return changes.map(() => undefined);
       }),
     maxWeight: 200,
@@ -90,6 +103,15 @@ export function createRunRecorder(
         },
       );
       return status;
+    },
+    async awaitApproval(stepId, fields, draft, insert) {
+      await write(tenant, {
+        steps: [{ run: runId, step: stepId, fields }],
+        run: { run: runId, status: 'awaiting_approval', error: null },
+        draft: { ...draft, run: runId },
+        after: insert,
+      });
+      return 'awaiting_approval';
     },
     async simulated(plans, data) {
       await commit(

@@ -1,9 +1,13 @@
 /**
  * Start-runs: inside the ingest transaction, each new trigger starts one run per matching, enabled
  * playbook (its current version), queued with its steps pending. The queue is told after commit.
+ * A trigger that matches a disabled playbook starts nothing there, and says so in a
+ * `trigger.skipped` receipt.
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
+import type { Ledger } from '../ledger/ledger.js';
+import type { ReceiptDraft } from '../ledger/receipt.js';
 import { currentVersions, type PlaybookVersion } from '../storage/playbooks.js';
 import { insertRun } from '../storage/runs.js';
 import type { StartRuns } from '../triggers/ingest.js';
@@ -16,6 +20,8 @@ export async function createRun(
   version: PlaybookVersion,
   trigger: Parameters<typeof runContext>[0],
   params: Parameters<typeof runContext>[2] = {},
+  /** Who asked: `api:<token>`, `slack:<user>` …; a triggered run is the playbook's own. */
+  initiator = `playbook:${version.name}`,
 ): Promise<string> {
   const id = randomUUID();
   await insertRun(trx, {
@@ -26,24 +32,38 @@ export async function createRun(
     triggerId: trigger?.id ?? null,
     context: runContext(trigger, { name: version.name, version: version.version }, params),
     steps: version.definition.spec.steps.map((s) => ({ id: s.id, uses: s.uses })),
+    initiator,
   });
   return id;
 }
 
 /** The `startRuns` seam for ingest; `onCreated` learns the run ids (to enqueue after commit). */
-export function createStartRuns(): StartRuns {
+export function createStartRuns(deps: { ledger: Ledger }): StartRuns {
   return async (trx, tenant, triggers) => {
     const runs = new Map<string, string[]>();
     if (triggers.length === 0) return runs;
-    const versions = (await currentVersions(trx, tenant)).filter((v) => !v.disabled);
+    const versions = await currentVersions(trx, tenant);
+    const skipped: ReceiptDraft[] = [];
     for (const trigger of triggers) {
       const ids: string[] = [];
       for (const version of versions) {
-        if (playbookMatches(version.definition, trigger))
+        if (!playbookMatches(version.definition, trigger)) continue;
+        if (!version.disabled) {
           ids.push(await createRun(trx, version, trigger));
+          continue;
+        }
+        skipped.push({
+          kind: 'trigger.skipped',
+          data: {
+            trigger: trigger.id,
+            playbook: `${version.name}@${version.digest}`,
+            reason: 'playbook_disabled',
+          },
+        });
       }
       if (ids.length > 0) runs.set(trigger.id, ids);
     }
+    if (skipped.length > 0) await deps.ledger.appendIn(trx, tenant, skipped);
     return runs;
   };
 }

@@ -44,6 +44,8 @@ export interface RunRow {
   trigger_id: string | null;
   status: RunStatus;
   context: Record<string, JsonValue>;
+  /** `playbook:<name>` for triggered runs; null for runs made before this was recorded. */
+  initiator: string | null;
   error: string | null;
   created_at: Date;
   updated_at: Date;
@@ -60,6 +62,7 @@ export async function insertRun(
     triggerId: string | null;
     context: Record<string, JsonValue>;
     steps: Array<{ id: string; uses: string }>;
+    initiator: string;
   },
 ): Promise<void> {
   await trx('runs').insert({
@@ -70,6 +73,7 @@ export async function insertRun(
     trigger_id: run.triggerId,
     status: 'queued',
     context: JSON.stringify(run.context),
+    initiator: run.initiator,
   });
   await trx('run_steps').insert(
     run.steps.map((s, position) => ({
@@ -226,6 +230,14 @@ export async function setRunStatuses(
      where r.tenant_id = ? and r.id = v.id`,
     [JSON.stringify(rows), tenant],
   );
+}
+
+/** A run waiting for approval goes back to work; false if it was not waiting. */
+export async function wakeRun(trx: Knex, tenant: string, id: string): Promise<boolean> {
+  const n = await trx('runs')
+    .where({ tenant_id: tenant, id, status: 'awaiting_approval' })
+    .update({ status: 'running', updated_at: trx.fn.now() });
+  return n === 1;
 }
 
 /** Runs left unfinished (by a crash or a restart), oldest first, across tenants — for resuming. */

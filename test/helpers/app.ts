@@ -24,6 +24,8 @@ export interface TestAppOptions {
   queue?: RunQueue;
   catalog?: StepCatalog;
   probes?: AppDeps['probes'];
+  /** The operator token (WARDEN_ADMIN_TOKEN), if the test uses one. */
+  adminToken?: AppDeps['config']['adminToken'];
 }
 
 export function buildApp(opts: TestAppOptions) {
@@ -33,13 +35,17 @@ export function buildApp(opts: TestAppOptions) {
     createIngest({
       knex: opts.db.knex,
       ledger: opts.ledger,
-      startRuns: createStartRuns(),
+      startRuns: createStartRuns({ ledger: opts.ledger }),
       onRunsCommitted: (tenant, ids) => {
         for (const id of ids) void queue.enqueue(tenant, id);
       },
     });
   return createApp({
-    config: { host: opts.host ?? '127.0.0.1', tenants: opts.tenants ?? [] },
+    config: {
+      host: opts.host ?? '127.0.0.1',
+      tenants: opts.tenants ?? [],
+      ...(opts.adminToken ? { adminToken: opts.adminToken } : {}),
+    },
     db: opts.db,
     ledger: opts.ledger,
     ingest,

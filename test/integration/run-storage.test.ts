@@ -45,6 +45,7 @@ describeEngines('run storage: batched updates', ({ db }) => {
       playbook: 'p',
       triggerId: null,
       context: {},
+      initiator: 'playbook:p',
       steps: [
         { id: 'a', uses: 'wait.sleep' },
         { id: 'b', uses: 'wait.sleep' },

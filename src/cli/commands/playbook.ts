@@ -1,12 +1,20 @@
-/** `warden playbook validate <file>` and `warden playbook list`: playbook files, checked offline. */
+/**
+ * `warden playbook validate <file>` and `warden playbook list`: playbook files, checked offline.
+ * `warden playbook disable|enable <name> --tenant <id>`: switch a loaded playbook (receipted).
+ */
 import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { WardenError } from '../../errors.js';
+import {
+  disablePlaybook,
+  enablePlaybook,
+  maxReasonLength,
+} from '../../guardrails/playbook-switch.js';
 import { loadTenantPlaybooks, parsePlaybook } from '../../pipeline/playbook-files.js';
 import { plugins } from '../../plugins/index.js';
 import { validatePlugins } from '../../plugins/registry.js';
-import { configOf } from '../context.js';
-import { ExitCode, type Io } from '../output.js';
+import { configOf, withRuntime } from '../context.js';
+import { ExitCode, type Io, UsageError } from '../output.js';
 
 /** Problems a playbook has beyond its schema: steps no plugin provides. */
 function unknownSteps(
@@ -85,5 +93,38 @@ export function playbookCommand(io: Io): Command {
         }
       }
     });
+  for (const action of ['disable', 'enable'] as const) {
+    playbook
+      .command(action)
+      .description(
+        action === 'disable'
+          ? 'disable a playbook of a tenant: it starts no runs until enabled (receipted)'
+          : 'enable a disabled playbook; its breakers start clean (receipted)',
+      )
+      .argument('<name>', 'playbook name')
+      .requiredOption('--tenant <id>', 'tenant the playbook belongs to')
+      .option('--reason <text>', 'why (recorded in the receipt)')
+      .action(async (name: string, opts: { tenant: string; reason?: string }, cmd: Command) => {
+        const reason = opts.reason?.trim() || undefined;
+        if (reason && reason.length > maxReasonLength) {
+          throw new UsageError(`--reason is longer than ${maxReasonLength} characters.`);
+        }
+        const actor = 'cli';
+        const result = await withRuntime(cmd, (rt) => {
+          const deps = { knex: rt.db.knex, ledger: rt.ledger };
+          return action === 'disable'
+            ? disablePlaybook(deps, opts.tenant, name, {
+                actor,
+                reason: reason ?? 'Disabled from the CLI.',
+              })
+            : enablePlaybook(deps, opts.tenant, name, { actor, ...(reason ? { reason } : {}) });
+        });
+        io.out(
+          result.changed
+            ? `${action === 'disable' ? 'Disabled' : 'Enabled'} playbook ${name} of ${opts.tenant}; receipt ${result.receiptId}.`
+            : `Playbook ${name} of ${opts.tenant} is already ${action}d; nothing changed.`,
+        );
+      });
+  }
   return playbook;
 }

@@ -1,0 +1,201 @@
+/**
+ * Approvals: the votes on a ticket and its outcome. Every vote and every refused attempt is a
+ * receipt. A ticket is approved when `minApprovals` distinct approvers said yes — never the run's
+ * initiator, never the same approver twice, only those the playbook names (anyone with an admin
+ * token of the tenant when it names none) — rejected by one no, and expired after its time. Any
+ * outcome wakes the run: the engine then executes the step (approved), or ends the run as denied
+ * (rejected) or cancelled (expired).
+ */
+import type { Knex } from 'knex';
+import { WardenError } from '../errors.js';
+import type { Ledger } from '../ledger/ledger.js';
+import {
+  getApproval,
+  insertVote,
+  overdueApprovals,
+  settleApproval,
+  type Ticket,
+} from '../storage/approvals.js';
+import { wakeRun } from '../storage/runs.js';
+
+export interface ApprovalDeps {
+  knex: Knex;
+  ledger: Ledger;
+  /** Hands a woken run to a worker (after commit). */
+  enqueue(tenant: string, runId: string): Promise<void>;
+}
+
+export interface DecisionRequest {
+  decision: 'approve' | 'reject';
+  /** The verified identity of the person deciding: `slack:U…`, `teams:…`, `web:…`. */
+  actor: string;
+  comment?: string | undefined;
+  /** The channel it came through, e.g. `api:<token name>`; never counts as a second person. */
+  via: string;
+}
+
+type Refusal = {
+  reason:
+    | 'unknown_ticket'
+    | 'already_decided'
+    | 'expired'
+    | 'self_approval'
+    | 'not_an_approver'
+    | 'duplicate_approver';
+  message: string;
+};
+
+const refusalStatus: Record<Refusal['reason'], 'not_found' | 'conflict' | 'forbidden'> = {
+  unknown_ticket: 'not_found',
+  already_decided: 'conflict',
+  expired: 'conflict',
+  self_approval: 'forbidden',
+  not_an_approver: 'forbidden',
+  duplicate_approver: 'conflict',
+};
+
+/** Why this actor may not vote on this ticket now, if they may not. */
+function refusalOf(t: Ticket, req: DecisionRequest, now: Date): Refusal | undefined {
+  if (t.status === 'expired' || (t.status === 'pending' && new Date(t.expiresAt) <= now)) {
+    return { reason: 'expired', message: `Approval ${t.id} expired at ${t.expiresAt}.` };
+  }
+  if (t.status !== 'pending') {
+    return { reason: 'already_decided', message: `Approval ${t.id} is already ${t.status}.` };
+  }
+  if (req.actor === t.initiator || req.via === t.initiator) {
+    return {
+      reason: 'self_approval',
+      message: `${req.actor} started this run and cannot approve its own step.`,
+    };
+  }
+  if (t.approvers.length > 0 && !t.approvers.includes(req.actor)) {
+    return {
+      reason: 'not_an_approver',
+      message: `${req.actor} is not an approver of playbook ${t.playbook} (approvers: ${t.approvers.join(', ')}).`,
+    };
+  }
+  if (t.votes.some((v) => v.actor === req.actor)) {
+    return {
+      reason: 'duplicate_approver',
+      message: `${req.actor} already decided on approval ${t.id}; a second person must approve.`,
+    };
+  }
+  return undefined;
+}
+
+/**
+ * Records one person's decision. Resolves to the ticket as it now stands; a refused attempt is
+ * receipted, then thrown as a WardenError (404, 403 or 409) whose details name the reason.
+ *
+ * @example
+ * await decideApproval(deps, 'acme', ticketId, { decision: 'approve', actor: 'slack:U1', via: 'api:bot' });
+ */
+export async function decideApproval(
+  deps: ApprovalDeps,
+  tenant: string,
+  id: string,
+  req: DecisionRequest,
+  now = new Date(),
+): Promise<Ticket> {
+  const outcome = await deps.knex.transaction(async (trx) => {
+    const ticket = await getApproval(trx, tenant, id, { lock: true });
+    const refusal: Refusal | undefined = ticket
+      ? refusalOf(ticket, req, now)
+      : { reason: 'unknown_ticket', message: `No approval with id ${id} in this tenant.` };
+    if (refusal) {
+      await deps.ledger.appendIn(trx, tenant, [
+        {
+          kind: 'approval.refused',
+          ...(ticket ? { run: ticket.runId } : {}),
+          data: {
+            approval: id,
+            actor: req.actor,
+            via: req.via,
+            decision: req.decision,
+            reason: refusal.reason,
+          },
+        },
+      ]);
+      const expired = ticket && refusal.reason === 'expired' && ticket.status === 'pending';
+      if (expired) await expireIn(trx, deps.ledger, ticket);
+      return { refusal, wake: expired ? ticket.runId : undefined };
+    }
+    const t = ticket as Ticket;
+    const approvals =
+      t.votes.filter((v) => v.decision === 'approve').length + (req.decision === 'approve' ? 1 : 0);
+    const settles =
+      req.decision === 'reject' ? 'rejected' : approvals >= t.minApprovals ? 'approved' : undefined;
+    const [receipt] = await deps.ledger.appendIn(trx, tenant, [
+      {
+        kind: 'approval.decided',
+        run: t.runId,
+        data: {
+          approval: t.id,
+          step: t.stepId,
+          playbook: t.playbook,
+          inputDigest: t.inputDigest,
+          actor: req.actor,
+          via: req.via,
+          decision: req.decision,
+          comment: req.comment ?? null,
+          approvals,
+          minApprovals: t.minApprovals,
+          outcome: settles ?? 'pending',
+        },
+      },
+    ]);
+    await insertVote(trx, {
+      approvalId: t.id,
+      tenant,
+      actor: req.actor,
+      decision: req.decision,
+      comment: req.comment ?? null,
+      receiptId: receipt?.payload.id ?? '',
+    });
+    if (settles) {
+      await settleApproval(trx, tenant, t.id, settles);
+      await wakeRun(trx, tenant, t.runId);
+    }
+    return { refusal: undefined, wake: settles ? t.runId : undefined };
+  });
+  if (outcome.wake) await deps.enqueue(tenant, outcome.wake);
+  if (outcome.refusal) {
+    const { reason, message } = outcome.refusal;
+    throw new WardenError(refusalStatus[reason], message, { details: { reason } });
+  }
+  const ticket = await getApproval(deps.knex, tenant, id);
+  if (!ticket) throw new Error(`approval ${id} vanished`);
+  return ticket;
+}
+
+/** Marks a pending ticket expired (receipted) and wakes its run, inside the caller's transaction. */
+async function expireIn(trx: Knex.Transaction, ledger: Ledger, t: Ticket): Promise<boolean> {
+  if (!(await settleApproval(trx, t.tenant, t.id, 'expired'))) return false;
+  await ledger.appendIn(trx, t.tenant, [
+    {
+      kind: 'approval.expired',
+      run: t.runId,
+      data: { approval: t.id, step: t.stepId, playbook: t.playbook, expiresAt: t.expiresAt },
+    },
+  ]);
+  await wakeRun(trx, t.tenant, t.runId);
+  return true;
+}
+
+/** Expires every overdue ticket (across tenants); returns how many. Safe on several processes. */
+export async function expireOverdue(deps: ApprovalDeps): Promise<number> {
+  let n = 0;
+  for (const { tenant, id } of await overdueApprovals(deps.knex)) {
+    const runId = await deps.knex.transaction(async (trx) => {
+      const t = await getApproval(trx, tenant, id, { lock: true });
+      return t && t.status === 'pending' && (await expireIn(trx, deps.ledger, t))
+        ? t.runId
+        : undefined;
+    });
+    if (runId) {
+      n++;
+      await deps.enqueue(tenant, runId);
+    }
+  }
+  return n;
+}
