@@ -1,6 +1,6 @@
 /**
- * Test worker: a separate process that handles runs from a BullMQ queue with the real engine on
- * PostgreSQL, as `warden serve --role worker` would, with one plugin of its own: `slow.write`
+ * Test worker: a separate process that handles runs from a BullMQ queue with the real engine and
+ * guardrails on PostgreSQL, as `warden serve --role worker` would, with one plugin of its own: `slow.write`
  * POSTs `{ key, pid }` to a URL, then holds until a file exists or some milliseconds passed.
  * Run with `node --import tsx test/helpers/run-worker.ts` and in the environment DATABASE_URL,
  * REDIS_URL, WARDEN_TEST_PREFIX, WARDEN_TEST_QUEUE, WARDEN_TEST_TARGET (the target's host:port)
@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import type { TenantConfig } from '../../src/config.js';
+import { openGuardrails } from '../../src/guardrails/guardrails.js';
 import { createSigner, generateSigningKey } from '../../src/ledger/ed25519.js';
 import { createLedger } from '../../src/ledger/ledger.js';
 import { createEngine } from '../../src/pipeline/engine.js';
@@ -60,12 +61,22 @@ const catalog = validatePlugins([
   definePlugin({ name: 'slow', version: '1.0.0', description: 'Test steps', steps: { write } }),
 ]);
 const tenants = new Map([
-  ['acme', { id: 'acme', plugins: { slow: { allowedHosts: [target], secrets: {} } } }],
+  [
+    'acme',
+    { id: 'acme', tier: 'enterprise', plugins: { slow: { allowedHosts: [target], secrets: {} } } },
+  ],
 ]) as unknown as ReadonlyMap<string, TenantConfig>;
 
 const db = await openDatabase({ databaseUrl: env.DATABASE_URL, migrate: false });
 const logger = pino({ level: 'error' }, pino.destination(2));
 const ledger = await createLedger({ knex: db.knex, signer: createSigner(generateSigningKey()) });
+const { guard, watch } = await openGuardrails({
+  knex: db.knex,
+  ledger,
+  catalog,
+  tenants: [...tenants.values()],
+  logger,
+});
 const engine = createEngine({
   runLock: createRunLock(db.knex, db.engine),
   knex: db.knex,
@@ -73,6 +84,8 @@ const engine = createEngine({
   catalog,
   tenants,
   logger,
+  guard,
+  watch,
 });
 const queue = createBullmqQueue({
   connection: { url: env.REDIS_URL },

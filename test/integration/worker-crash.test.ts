@@ -104,7 +104,7 @@ describe.runIf(ready)('worker crash mid-step [postgres, bullmq]', () => {
   let target: Awaited<ReturnType<typeof startTarget>>;
   let holdDir: string;
 
-  const playbook = (name: string, steps: string) => {
+  const playbook = (name: string, steps: string, spec = '') => {
     const yaml = `
 apiVersion: warden/v1
 kind: Playbook
@@ -112,6 +112,7 @@ metadata: { name: ${name}, owner: team-ingest }
 spec:
   on:
     - alert: { match: { alertname: Never } }
+${spec}
   steps:
 ${steps}`;
     const parsed = parsePlaybook(yaml, `${name}.yaml`);
@@ -140,10 +141,19 @@ ${steps}`;
       uses: slow.write
       with: { url: "http://${target.host}/two-steps", holdMs: 150 }`,
     );
+    const budgeted = playbook(
+      'budgeted',
+      `
+    - id: write
+      uses: slow.write
+      with: { url: "http://${target.host}/budgeted" }`,
+      '  budgets: { actionsPerHour: 5 }',
+    );
     await syncPlaybookVersions(deps, tenant, [
       playbook('once-only', heldStep('once-only', false)),
       playbook('again-safe', heldStep('again-safe', true)),
       playbook('two-steps', twoSteps.join('')),
+      budgeted,
     ]);
     await ledger.drain();
   });
@@ -318,6 +328,32 @@ ${steps}`;
       const executed = (await receiptsOf(id)).filter((r) => r.kind === 'step.executed');
       expect(executed.map((r) => r.outcome)).toEqual(['succeeded', 'succeeded']);
     }
+    expect(await chainVerifies()).toBe(true);
+  });
+
+  it('lets exactly 5 of 50 runs act under actionsPerHour: 5 with two workers racing', async () => {
+    const { name, ingress } = newQueue();
+    const workers = [startWorker(name, 8), startWorker(name, 8)];
+    await Promise.all(workers.map((w) => w.ready));
+    const runIds: string[] = [];
+    for (let i = 0; i < 50; i++) runIds.push(await newRun('budgeted'));
+    await Promise.all(runIds.map((id) => ingress.enqueue(tenant, id)));
+    for (const id of runIds) await settle(id);
+    await Promise.all(workers.map(stopWorker));
+    const posts = runIds.flatMap(postsOf);
+    expect(posts).toHaveLength(5);
+    const statuses = await Promise.all(
+      runIds.map(async (id) => (await getRunRow(db.knex, tenant, id))?.status),
+    );
+    expect(statuses.filter((s) => s === 'succeeded')).toHaveLength(5);
+    expect(statuses.filter((s) => s === 'denied')).toHaveLength(45);
+    const denials = (await Promise.all(runIds.map(receiptsOf)))
+      .flat()
+      .filter((r) => r.kind === 'step.denied') as Array<{ reasons?: string[] }>;
+    expect(denials).toHaveLength(45);
+    expect(new Set(denials.map((d) => d.reasons?.join()))).toEqual(
+      new Set(['actions_per_hour_exceeded']),
+    );
     expect(await chainVerifies()).toBe(true);
   });
 });
