@@ -12,6 +12,7 @@ import { receiptsApi } from './api/receipts.js';
 import { runsApi } from './api/runs.js';
 import type { Config } from './config.js';
 import { WardenError } from './errors.js';
+import type { Guard } from './guardrails/decision.js';
 import { type AuthEnv, operatorOrScope, requireScope } from './http/auth.js';
 import { createErrorHandler, notFoundHandler } from './http/error-handler.js';
 import { createRouter } from './http/openapi.js';
@@ -33,6 +34,8 @@ export interface AppDeps {
   catalog: StepCatalog;
   queue: RunQueue;
   logger: Logger;
+  /** The guardrails, for simulations' decisions (without it a simulation shows every step allowed). */
+  guard?: Guard;
   /** `worker` serves only /healthz and /readyz. @defaultValue 'all' */
   role?: 'all' | 'ingress' | 'worker';
   /** Extra readiness probes (the queue, later); each throws when not ready. */
@@ -142,6 +145,7 @@ export function createApp(deps: AppDeps) {
       tenants: new Map(deps.config.tenants.map((t) => [t.id, t])),
       queue: deps.queue,
       logger,
+      ...(deps.guard ? { guard: deps.guard } : {}),
     }),
   );
   api.route('/api/v1', approvalsApi({ knex: db.knex, ledger: deps.ledger, queue: deps.queue }));

@@ -9,6 +9,7 @@ import { createApp, isLoopback } from './app.js';
 import type { Config } from './config.js';
 import { WardenError } from './errors.js';
 import { expireOverdue } from './guardrails/approvals.js';
+import type { Guard } from './guardrails/decision.js';
 import { openGuardrails } from './guardrails/guardrails.js';
 import { createLedger, type Ledger } from './ledger/ledger.js';
 import { loadOrCreateSigningKey } from './ledger/signing-key.js';
@@ -43,6 +44,8 @@ export interface Runtime {
   ingest: Ingest;
   catalog: StepCatalog;
   engine: Engine;
+  /** The guardrail chain (the engine's; simulations ask it too, without consuming). */
+  guard: Guard;
   queue: RunQueue;
   /** Playbooks read from the tenants' folders at start (also the source of cron schedules). */
   playbooks: ReadonlyMap<string, LoadedPlaybook[]>;
@@ -161,6 +164,7 @@ export async function openRuntime(
       ingest,
       catalog,
       engine,
+      guard,
       queue,
       playbooks,
       async close() {
@@ -213,10 +217,10 @@ export async function serve(config: Config, opts: { logger?: Logger } = {}): Pro
     purpose: `warden serve on port ${config.port}`,
     ...opts,
   });
-  const { db, ledger, ingest, logger, catalog, queue, playbooks } = runtime;
+  const { db, ledger, ingest, logger, catalog, queue, playbooks, guard } = runtime;
   const scheduler = await createScheduler(config, ingest, logger);
   const { role } = config;
-  const app = createApp({ config, db, ledger, ingest, catalog, queue, logger, role });
+  const app = createApp({ config, db, ledger, ingest, catalog, queue, logger, role, guard });
   let server: ServerType | undefined;
   const port = await (role === 'ingress' ? Promise.resolve() : startWorker(runtime))
     .then(() => (role === 'worker' ? undefined : scheduler.sync(schedulesOf(playbooks))))

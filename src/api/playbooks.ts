@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { TenantConfig } from '../config.js';
 import { WardenError } from '../errors.js';
+import type { Guard } from '../guardrails/decision.js';
 import { disablePlaybook, enablePlaybook, maxReasonLength } from '../guardrails/playbook-switch.js';
 import type { AuthEnv } from '../http/auth.js';
 import {
@@ -33,6 +34,7 @@ export interface PlaybooksApiDeps {
   tenants: ReadonlyMap<string, TenantConfig>;
   queue: RunQueue;
   logger: Logger;
+  guard?: Guard;
 }
 
 const name = z.object({ name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/) });
@@ -213,7 +215,7 @@ export function playbooksApi(deps: PlaybooksApiDeps) {
       return c.json({ playbooks }, 200);
     })
     .openapi(simulate, async (c) => {
-      const { tenant } = c.get('principal');
+      const { tenant, tokenName } = c.get('principal');
       const version = await find(tenant, c.req.valid('param').name);
       const result = await dryRun({
         version,
@@ -222,6 +224,8 @@ export function playbooksApi(deps: PlaybooksApiDeps) {
         config: deps.tenants.get(tenant),
         ledger: deps.ledger,
         logger: deps.logger,
+        initiator: `api:${tokenName}`,
+        ...(deps.guard ? { guard: deps.guard } : {}),
       });
       return c.json(result as never, 200);
     })

@@ -112,6 +112,12 @@ async function budgetChecks(
     runId: input.runId,
     stepId: input.plan.step,
   });
+  // A dry run adds what its earlier steps would have consumed.
+  if (input.planned) {
+    use.runTargets = [...use.runTargets, ...input.planned.targets];
+    use.runCost += input.planned.cost;
+    use.actionsLastHour += input.planned.actions;
+  }
   // A step that already consumed (a resumed run deciding again) is not counted twice.
   const mine = use.consumed ? 0 : 1;
   const overridden = new Set(input.grant?.overrides ?? []);
@@ -163,7 +169,7 @@ function withGrant(decision: Decision, input: GuardInput): Decision {
 }
 
 /** Write and destructive steps are actions; none and read are not. */
-const isAction = (input: GuardInput) =>
+export const isAction = (input: Pick<GuardInput, 'plan'>) =>
   input.plan.risk === 'write' || input.plan.risk === 'destructive';
 
 /** The run's environment: the playbook's `environment`, interpolated; '' when it has none. */

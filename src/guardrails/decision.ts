@@ -58,6 +58,8 @@ export interface GuardInput {
   grant?: ApprovalGrant | undefined;
   /** Decide without consuming budgets (simulation). */
   dryRun?: boolean;
+  /** In a dry run, what the earlier steps of the same plan would consume. */
+  planned?: { targets: string[]; cost: number; actions: number };
 }
 
 export type Guard = (input: GuardInput) => Promise<Decision>;

@@ -4,13 +4,15 @@
  */
 import type { Logger } from 'pino';
 import type { TenantConfig } from '../config.js';
+import { isAction } from '../guardrails/chain.js';
+import type { Decision, Guard } from '../guardrails/decision.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { JsonValue } from '../ledger/receipt.js';
 import type { PlaybookVersion } from '../storage/playbooks.js';
 import type { TriggerEvent } from '../triggers/trigger-event.js';
 import { playbookMatches } from './match.js';
 import { runContext } from './run-context.js';
-import { digestJson, simulateRun } from './simulate-run.js';
+import { digestJson, type StepPlan, simulateRun } from './simulate-run.js';
 import type { StepCatalog } from './step-context.js';
 
 /** The example event: an alert (labels…), a signed event (source, type, data) and/or parameters. */
@@ -76,6 +78,10 @@ export async function dryRun(opts: {
   config: TenantConfig | undefined;
   ledger: Ledger;
   logger: Logger;
+  /** The guardrails, asked without consuming anything; without it every step shows `allow`. */
+  guard?: Guard;
+  /** Who would run it (for the policy): `api:<token>`, `cli` … @defaultValue `playbook:<name>` */
+  initiator?: string;
 }) {
   const { version } = opts;
   const trigger = exampleTrigger(version.tenant, opts.example);
@@ -94,7 +100,18 @@ export async function dryRun(opts: {
   });
   const playbook = { name: version.name, version: version.version, digest: version.digest };
   const wouldTrigger = trigger ? playbookMatches(version.definition, trigger) : null;
-  const steps = sim.ok ? sim.steps.map(({ input: _input, ...p }) => p) : [];
+  const decisions = sim.ok ? await decide(opts, context, sim.steps) : [];
+  const steps = sim.ok
+    ? sim.steps.map(({ input: _input, ...p }, i) => ({ ...p, decision: decisions[i] as Decision }))
+    : [];
+  const blocked = decisions.find((d) => d.outcome !== 'allow');
+  const outcome = !sim.ok
+    ? ('denied' as const)
+    : blocked?.outcome === 'deny'
+      ? ('would_be_denied' as const)
+      : blocked
+        ? ('needs_approval' as const)
+        : ('planned' as const);
   const receipt = await opts.ledger.append(version.tenant, {
     kind: 'run.simulated',
     data: {
@@ -102,7 +119,7 @@ export async function dryRun(opts: {
       version: version.version,
       dryRun: true,
       exampleDigest: digestJson(opts.example),
-      outcome: sim.ok ? 'planned' : 'denied',
+      outcome,
       steps: steps.map(({ effects: _e, ...p }) => p) as unknown as JsonValue,
       ...(sim.ok ? {} : { denied: { step: sim.step, reason: sim.reason, detail: sim.detail } }),
     },
@@ -110,11 +127,43 @@ export async function dryRun(opts: {
   return {
     playbook,
     wouldTrigger,
-    outcome: sim.ok ? ('planned' as const) : ('denied' as const),
+    outcome,
     steps,
     denied: sim.ok
       ? null
       : { step: sim.step, uses: sim.uses, reason: sim.reason, detail: sim.detail },
     receipt: receipt.payload.id,
   };
+}
+
+/**
+ * Each step's decision as the guardrails would give it now, without consuming budgets: the
+ * earlier steps' targets, cost and actions count as if they had run.
+ */
+async function decide(
+  opts: { version: PlaybookVersion; guard?: Guard; initiator?: string },
+  context: unknown,
+  plans: StepPlan[],
+): Promise<Decision[]> {
+  const planned = { targets: [] as string[], cost: 0, actions: 0 };
+  const out: Decision[] = [];
+  for (const plan of plans) {
+    const decision = opts.guard
+      ? await opts.guard({
+          tenant: opts.version.tenant,
+          runId: 'simulation',
+          playbook: opts.version,
+          plan,
+          context,
+          initiator: opts.initiator ?? `playbook:${opts.version.name}`,
+          dryRun: true,
+          planned: { ...planned, targets: [...planned.targets] },
+        })
+      : { outcome: 'allow' as const, reasons: [] };
+    out.push(decision);
+    planned.targets.push(...plan.targets);
+    planned.cost += plan.cost;
+    planned.actions += isAction({ plan }) ? 1 : 0;
+  }
+  return out;
 }

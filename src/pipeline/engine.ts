@@ -1,8 +1,10 @@
 /**
  * Engine: drives one run through its persisted states. queued → simulated (plans + receipt) →
- * running → for each step: guard (the guardrails' seam) → claim in the database → execute →
- * outcome and receipt → succeeded. On a failure or a denial, completed steps are rolled back in
- * reverse. A step is claimed before it runs, so it runs at most once; one found claimed but
+ * running → for each step: guard (the guardrail chain) → claim in the database → execute →
+ * outcome and receipt → succeeded. A step the guard sends to a human opens an approval ticket and
+ * the run waits (`awaiting_approval`); approved, it runs with the approvals in its receipt;
+ * rejected or expired, the run ends denied or cancelled. On a failure or a denial, completed steps
+ * are rolled back in reverse. A step is claimed before it runs, so it runs at most once; one found claimed but
  * unfinished after a crash is re-run only if declared idempotent, otherwise it becomes `unknown`
  * and the run fails, for a human to check. Every state change commits with its receipt.
  */

@@ -24,6 +24,7 @@ export interface TestAppOptions {
   queue?: RunQueue;
   catalog?: StepCatalog;
   probes?: AppDeps['probes'];
+  guard?: AppDeps['guard'];
   /** The operator token (WARDEN_ADMIN_TOKEN), if the test uses one. */
   adminToken?: AppDeps['config']['adminToken'];
 }
@@ -53,5 +54,6 @@ export function buildApp(opts: TestAppOptions) {
     queue,
     logger: opts.logger ?? pino({ level: 'silent' }),
     ...(opts.probes ? { probes: opts.probes } : {}),
+    ...(opts.guard ? { guard: opts.guard } : {}),
   });
 }

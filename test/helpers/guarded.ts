@@ -124,6 +124,7 @@ export async function startGuarded(opts: {
     tenants: configs,
     logger,
     adminToken: new Secret(operatorToken, 'literal'),
+    guard,
   });
 
   /** Fires one alert (a fresh alert state unless `fingerprint`/`startsAt` repeat one); its run ids. */

@@ -274,4 +274,31 @@ describeEngines('guardrails', ({ db }) => {
       expect(list.body.switches.length).toBeGreaterThan(0);
     });
   });
+
+  it('simulates with the decisions and budget use a real run would get, consuming nothing', async () => {
+    const sim = await g.api(t, 'read', 'POST', '/playbooks/blast/simulate', {
+      alert: { labels: { alertname: 'blast', a: 'p', b: 'q', c: 'r', d: 's' } },
+    });
+    expect(sim.status).toBe(200);
+    expect(sim.body.outcome).toBe('would_be_denied');
+    expect(sim.body.steps.map((s: { decision: unknown }) => s.decision)).toEqual([
+      {
+        outcome: 'allow',
+        reasons: ['policy:baseline-permit'],
+        budgets: { blastRadius: { used: 2, limit: 3 } },
+      },
+      {
+        outcome: 'deny',
+        reasons: ['blast_radius_exceeded'],
+        budgets: { blastRadius: { used: 4, limit: 3 } },
+        overridable: true,
+      },
+    ]);
+    const ok = await g.api(t, 'read', 'POST', '/playbooks/envs/simulate', {
+      alert: { labels: { alertname: 'envs', env: 'staging' } },
+    });
+    expect(ok.body.outcome).toBe('planned');
+    const usage = await db().knex('budget_usage').where({ run_id: 'simulation' }).count();
+    expect(Number(usage[0]?.count)).toBe(0);
+  });
 });

@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { WardenError } from '../../errors.js';
+import type { Decision } from '../../guardrails/decision.js';
 import { dryRun, type ExampleEvent } from '../../pipeline/dry-run.js';
 import { currentVersions } from '../../storage/playbooks.js';
 import { withRuntime } from '../context.js';
@@ -41,6 +42,8 @@ export function simulateCommand(io: Io): Command {
           config: rt.config.tenants.find((t) => t.id === opts.tenant),
           ledger: rt.ledger,
           logger: rt.logger,
+          guard: rt.guard,
+          initiator: 'cli',
         });
       });
       const { playbook } = result;
@@ -53,14 +56,29 @@ export function simulateCommand(io: Io): Command {
         io.out(
           `  ${i + 1}. ${s.step} (${s.uses}, risk ${s.risk}${s.reversible ? ', reversible' : ''}): ${s.summary}`,
         );
-        io.out(`     targets: ${s.targets.join(', ') || 'none'}; cost ${s.cost}; decision: allow`);
+        io.out(`     targets: ${s.targets.join(', ') || 'none'}; cost ${s.cost}`);
+        io.out(`     decision: ${describeDecision(s.decision)}`);
       }
       if (result.denied) {
         io.out(
           `  ✗ ${result.denied.step} (${result.denied.uses}) denied: ${result.denied.reason}: ${result.denied.detail}`,
         );
       }
+      if (result.outcome === 'needs_approval')
+        io.out('  → a step needs approval: a real run would wait for an approver');
+      if (result.outcome === 'would_be_denied') io.out('  ✗ a real run would be denied');
       io.out(`  receipt ${result.receipt}`);
-      if (result.outcome === 'denied') throw new ExitCode(1);
+      if (result.outcome === 'denied' || result.outcome === 'would_be_denied')
+        throw new ExitCode(1);
     });
+}
+
+/** `allow`, or the outcome with its reasons; then each budget as used/limit. */
+function describeDecision(d: Decision): string {
+  const head = d.outcome === 'allow' ? 'allow' : `${d.outcome} (${d.reasons.join(', ')})`;
+  const b = d.budgets ?? {};
+  const budgets = (['actionsPerHour', 'blastRadius', 'costPerRun'] as const)
+    .flatMap((k) => (b[k] ? [`${k} ${b[k].used}/${b[k].limit}`] : []))
+    .concat(b.environment ? [`environment ${b.environment.value || '(none)'}`] : []);
+  return budgets.length > 0 ? `${head}; budgets: ${budgets.join(', ')}` : head;
 }
