@@ -14,6 +14,7 @@ import {
   startDemoTarget,
 } from '../../examples/demo-target/server.js';
 import { exampleConfigPath, loadConfig, type TenantConfig } from '../../src/config.js';
+import { openGuardrails } from '../../src/guardrails/guardrails.js';
 import { exportBundle } from '../../src/ledger/bundle.js';
 import type { Ledger } from '../../src/ledger/ledger.js';
 import { verifyBundle } from '../../src/ledger/verify-bundle.js';
@@ -97,6 +98,14 @@ describeEngines('demo: example playbooks against the demo target', ({ db }) => {
     await syncTenants(deps, config.tenants);
     await syncPlaybookVersions(deps, tenant, await demoPlaybooks(host));
     const logger = pino({ level: 'silent' });
+    // The real guardrails, as main.ts wires them: the demo playbooks run under their budgets.
+    const { guard, watch } = await openGuardrails({
+      knex: db().knex,
+      ledger,
+      catalog,
+      tenants: [tenantConfig],
+      logger,
+    });
     const engine = createEngine({
       runLock: createRunLock(db().knex, db().engine),
       knex: db().knex,
@@ -104,12 +113,14 @@ describeEngines('demo: example playbooks against the demo target', ({ db }) => {
       catalog,
       tenants: new Map([[tenant, tenantConfig]]),
       logger,
+      guard,
+      watch,
     });
     queue = createInlineQueue({ onError: (err) => console.error(err) });
     await queue.start(async (t, id) => {
       await engine.process(t, id);
     });
-    app = buildApp({ db: db(), ledger, queue, catalog, tenants: [tenantConfig], logger });
+    app = buildApp({ db: db(), ledger, queue, catalog, tenants: [tenantConfig], logger, guard });
   });
 
   afterAll(async () => {
