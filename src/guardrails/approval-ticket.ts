@@ -17,9 +17,9 @@ export const defaultExpiryMs = 30 * 60_000;
 
 const advice: Record<string, (d: Decision) => string> = {
   actions_per_hour_exceeded: (d) =>
-    `The playbook already acted ${figure(d, 'actionsPerHour')} in the last hour: check whether the alert is flapping before approving more.`,
+    `This step would be action ${figure(d, 'actionsPerHour')} of the playbook in the last hour: check whether the alert is flapping before approving more.`,
   blast_radius_exceeded: (d) =>
-    `This step would touch ${figure(d, 'blastRadius')} targets in one run: confirm the targets are meant to change together.`,
+    `With this step the run would touch ${figure(d, 'blastRadius')} targets: confirm they are meant to change together.`,
   cost_per_run_exceeded: (d) =>
     `The run would spend ${figure(d, 'costPerRun')} cost units: confirm the extra spend is worth it.`,
   'policy:destructive-needs-approval': () =>
@@ -72,6 +72,8 @@ export function buildTicket(opts: {
   context: unknown;
   initiator: string;
   catalog: StepCatalog;
+  /** Distinct approvers earlier tickets of this step already counted: only the rest are asked. */
+  granted?: number;
   now?: Date;
 }): Omit<NewTicket, 'requestReceiptId'> {
   const { decision, version } = opts;
@@ -91,7 +93,10 @@ export function buildTicket(opts: {
     evidence: evidenceOf(opts.context, opts.runId),
     rollback: rollbackOf(version, opts.plan, opts.catalog),
     approvers: approval?.approvers ?? [],
-    minApprovals: Math.max(approval?.minApprovals ?? 1, decision.minApprovals ?? 1),
+    minApprovals: Math.max(
+      1,
+      Math.max(approval?.minApprovals ?? 1, decision.minApprovals ?? 1) - (opts.granted ?? 0),
+    ),
     initiator: opts.initiator,
     expiresAt: new Date(now.getTime() + (approval?.expiresIn ?? defaultExpiryMs)).toISOString(),
   };

@@ -14,6 +14,7 @@ import {
   insertVote,
   overdueApprovals,
   settleApproval,
+  stepApprovals,
   type Ticket,
 } from '../storage/approvals.js';
 import { wakeRun } from '../storage/runs.js';
@@ -55,26 +56,37 @@ const refusalStatus: Record<Refusal['reason'], 'not_found' | 'conflict' | 'forbi
 };
 
 /** Why this actor may not vote on this ticket now, if they may not. */
-function refusalOf(t: Ticket, req: DecisionRequest, now: Date): Refusal | undefined {
+function refusalOf(
+  t: Ticket,
+  req: DecisionRequest,
+  now: Date,
+  earlier: readonly Ticket[],
+): Refusal | undefined {
   if (t.status === 'expired' || (t.status === 'pending' && new Date(t.expiresAt) <= now)) {
     return { reason: 'expired', message: `Approval ${t.id} expired at ${t.expiresAt}.` };
   }
   if (t.status !== 'pending') {
     return { reason: 'already_decided', message: `Approval ${t.id} is already ${t.status}.` };
   }
-  if (req.actor === t.initiator || req.via === t.initiator) {
+  // Stopping one's own run is always allowed; approving it never is.
+  if (req.decision === 'approve' && (req.actor === t.initiator || req.via === t.initiator)) {
+    const who = req.actor === t.initiator ? req.actor : `the token ${req.via}`;
     return {
       reason: 'self_approval',
-      message: `${req.actor} started this run and cannot approve its own step.`,
+      message: `${who} started this run and cannot approve its own step.`,
     };
   }
-  if (t.approvers.length > 0 && !t.approvers.includes(req.actor)) {
+  const stopsOwnRun =
+    req.decision === 'reject' && (req.actor === t.initiator || req.via === t.initiator);
+  if (!stopsOwnRun && t.approvers.length > 0 && !t.approvers.includes(req.actor)) {
     return {
       reason: 'not_an_approver',
       message: `${req.actor} is not an approver of playbook ${t.playbook} (approvers: ${t.approvers.join(', ')}).`,
     };
   }
-  if (t.votes.some((v) => v.actor === req.actor)) {
+  // One person counts once per step, across its tickets (a budget ticket, then a policy one).
+  const voted = [t, ...earlier].some((x) => x.votes.some((v) => v.actor === req.actor));
+  if (voted && (req.decision === 'approve' || t.votes.some((v) => v.actor === req.actor))) {
     return {
       reason: 'duplicate_approver',
       message: `${req.actor} already decided on approval ${t.id}; a second person must approve.`,
@@ -99,8 +111,13 @@ export async function decideApproval(
 ): Promise<Ticket> {
   const outcome = await deps.knex.transaction(async (trx) => {
     const ticket = await getApproval(trx, tenant, id, { lock: true });
+    const earlier = ticket
+      ? (await stepApprovals(trx, tenant, ticket.runId, ticket.stepId)).filter(
+          (x) => x.id !== ticket.id && x.status === 'approved',
+        )
+      : [];
     const refusal: Refusal | undefined = ticket
-      ? refusalOf(ticket, req, now)
+      ? refusalOf(ticket, req, now, earlier)
       : { reason: 'unknown_ticket', message: `No approval with id ${id} in this tenant.` };
     if (refusal) {
       await deps.ledger.appendIn(trx, tenant, [

@@ -122,20 +122,24 @@ async function budgetChecks(
   const mine = use.consumed ? 0 : 1;
   const overridden = new Set(input.grant?.overrides ?? []);
   const exceeded: string[] = [];
+  // A budget stops only a step that adds to it: once an approval let the run past a limit, a
+  // read-only step after it is not blocked for what it does not spend.
   if (limits.blastRadius !== undefined) {
-    const used = new Set([...use.runTargets, ...input.plan.targets]).size;
+    const known = new Set(use.runTargets);
+    const adds = input.plan.targets.some((t) => !known.has(t));
+    const used = new Set([...known, ...input.plan.targets]).size;
     budgets.blastRadius = { used, limit: limits.blastRadius };
-    if (used > limits.blastRadius) exceeded.push('blast_radius_exceeded');
+    if (adds && used > limits.blastRadius) exceeded.push('blast_radius_exceeded');
   }
   if (limits.costPerRun !== undefined) {
     const used = use.runCost + mine * input.plan.cost;
     budgets.costPerRun = { used, limit: limits.costPerRun };
-    if (used > limits.costPerRun) exceeded.push('cost_per_run_exceeded');
+    if (input.plan.cost > 0 && used > limits.costPerRun) exceeded.push('cost_per_run_exceeded');
   }
   if (limits.actionsPerHour !== undefined) {
     const used = use.actionsLastHour + (isAction(input) ? mine : 0);
     budgets.actionsPerHour = { used, limit: limits.actionsPerHour };
-    if (used > limits.actionsPerHour) exceeded.push('actions_per_hour_exceeded');
+    if (isAction(input) && used > limits.actionsPerHour) exceeded.push('actions_per_hour_exceeded');
   }
   const blocking = use.consumed ? [] : exceeded.filter((r) => !overridden.has(r));
   if (blocking.length > 0) return { ...deny(blocking, budgets), overridable: true };

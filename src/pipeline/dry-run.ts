@@ -104,10 +104,14 @@ export async function dryRun(opts: {
   const steps = sim.ok
     ? sim.steps.map(({ input: _input, ...p }, i) => ({ ...p, decision: decisions[i] as Decision }))
     : [];
+  // As the engine does: an overridable denial of a playbook with approvers opens a ticket.
+  const approvable = (d: Decision) =>
+    d.outcome === 'approval_required' ||
+    (d.overridable === true && version.definition.spec.approval !== undefined);
   const blocked = decisions.find((d) => d.outcome !== 'allow');
   const outcome = !sim.ok
     ? ('denied' as const)
-    : blocked?.outcome === 'deny'
+    : blocked && !approvable(blocked)
       ? ('would_be_denied' as const)
       : blocked
         ? ('needs_approval' as const)

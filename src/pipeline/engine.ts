@@ -21,7 +21,7 @@ import {
 } from '../guardrails/decision.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { JsonValue } from '../ledger/receipt.js';
-import { insertApproval, latestApproval } from '../storage/approvals.js';
+import { insertApproval, stepApprovals, type Ticket } from '../storage/approvals.js';
 import { getVersion, type PlaybookVersion } from '../storage/playbooks.js';
 import type { RunLock } from '../storage/run-lock.js';
 import { claimStep, getRunRow, getSteps, type RunStatus, type StepRow } from '../storage/runs.js';
@@ -178,7 +178,8 @@ export function createEngine(deps: EngineDeps): Engine {
     // A step that was blocked before carries its decision; its newest ticket says what humans did.
     let grant: ApprovalGrant | undefined;
     if (row.decision !== null) {
-      const ticket = await latestApproval(knex, scope.tenant, scope.runId, row.step_id);
+      const tickets = await stepApprovals(knex, scope.tenant, scope.runId, row.step_id);
+      const ticket = tickets[0];
       if (ticket?.status === 'pending') return 'awaiting_approval' as const;
       if (ticket?.status === 'rejected' || ticket?.status === 'expired') {
         const reason = ticket.status === 'rejected' ? 'approval_rejected' : 'approval_expired';
@@ -206,15 +207,7 @@ export function createEngine(deps: EngineDeps): Engine {
           `step ${row.step_id}: ${reason}`,
         );
       }
-      if (ticket?.status === 'approved' && ticket.inputDigest === p.inputDigest) {
-        const approves = ticket.votes.filter((v) => v.decision === 'approve');
-        grant = {
-          ticket: ticket.id,
-          approvals: approves.length,
-          overrides: ticket.outcome === 'deny' ? ticket.reasons : [],
-          receipts: approves.map((v) => v.receiptId),
-        };
-      }
+      if (ticket?.status === 'approved') grant = grantOf(tickets, p.inputDigest);
     }
     const decision = await guard({
       tenant: scope.tenant,
@@ -230,7 +223,7 @@ export function createEngine(deps: EngineDeps): Engine {
       decision.outcome === 'approval_required' ||
       (decision.outcome === 'deny' && decision.overridable && approval !== undefined)
     ) {
-      return requestApproval(scope, row, p, decision);
+      return requestApproval(scope, row, p, decision, grant);
     }
     if (decision.outcome !== 'allow') {
       await scope.recorder.step(
@@ -304,8 +297,15 @@ export function createEngine(deps: EngineDeps): Engine {
   }
 
   /** Opens a ticket for the blocked step; the run waits for humans (or the ticket's expiry). */
-  async function requestApproval(scope: RunScope, row: StepRow, p: StepPlan, decision: Decision) {
+  async function requestApproval(
+    scope: RunScope,
+    row: StepRow,
+    p: StepPlan,
+    decision: Decision,
+    grant: ApprovalGrant | undefined,
+  ) {
     const ticket = buildTicket({
+      granted: grant?.approvals ?? 0,
       tenant: scope.tenant,
       runId: scope.runId,
       version: scope.version,
@@ -403,4 +403,21 @@ export function createEngine(deps: EngineDeps): Engine {
     }
     return scope.recorder.finish('succeeded');
   }
+}
+
+/**
+ * What the step's approved tickets (for this very input) let through together: a budget ticket and
+ * then a policy ticket for the same step both count, so neither asks again for what the other
+ * granted. Approvals are distinct people across the tickets.
+ */
+function grantOf(tickets: readonly Ticket[], inputDigest: string): ApprovalGrant | undefined {
+  const approved = tickets.filter((t) => t.status === 'approved' && t.inputDigest === inputDigest);
+  if (approved.length === 0) return undefined;
+  const votes = approved.flatMap((t) => t.votes.filter((v) => v.decision === 'approve'));
+  return {
+    ticket: (approved[0] as Ticket).id,
+    approvals: new Set(votes.map((v) => v.actor)).size,
+    overrides: [...new Set(approved.filter((t) => t.outcome === 'deny').flatMap((t) => t.reasons))],
+    receipts: votes.map((v) => v.receiptId),
+  };
 }

@@ -168,18 +168,17 @@ export async function listApprovals(
   return withVotes(knex, tenant, rows);
 }
 
-/** The newest ticket for a step of a run, if any. */
-export async function latestApproval(
+/** Every ticket for a step of a run, newest first. */
+export async function stepApprovals(
   knex: Knex,
   tenant: string,
   runId: string,
   stepId: string,
-): Promise<Ticket | undefined> {
-  const row: Row | undefined = await knex('approvals')
+): Promise<Ticket[]> {
+  const rows: Row[] = await knex('approvals')
     .where({ tenant_id: tenant, run_id: runId, step_id: stepId })
-    .orderBy('created_at', 'desc')
-    .first();
-  return row ? (await withVotes(knex, tenant, [row]))[0] : undefined;
+    .orderBy('created_at', 'desc');
+  return withVotes(knex, tenant, rows);
 }
 
 /** Records a vote; false when this actor already voted on the ticket. */

@@ -109,7 +109,10 @@ interface DeniedSteps extends WindowBounds {
   steps: string[];
 }
 
-/** Steps of `playbook`'s runs denied (finished with status `denied`) in the window. */
+/**
+ * Steps of `playbook`'s runs denied (finished with status `denied`) in the window — except those a
+ * kill switch stopped: an operator's switch is not the playbook misbehaving.
+ */
 export async function deniedSteps(
   knex: Knex,
   tenant: string,
@@ -124,6 +127,8 @@ export async function deniedSteps(
          order by s.finished_at desc, s.run_id desc, s.step_id))[1:${maxIds}] as steps
      from w left join (run_steps s join runs r on r.tenant_id = s.tenant_id and r.id = s.run_id)
        on s.tenant_id = ? and r.playbook_name = ? and s.status = 'denied'
+       and not jsonb_exists_any(coalesce(s.decision->'reasons', '[]'::jsonb),
+         array['kill_switch:global', 'kill_switch:tenant', 'kill_switch:playbook', 'kill_switch:plugin'])
        and s.finished_at > w.start_at and s.finished_at <= w.end_at and ${sinceEnabled}
      group by w.start_at, w.end_at`,
     [iso(at), windowMs, tenant, playbook],

@@ -5,7 +5,7 @@
 import { definePlugin, defineStep, z } from '../../src/sdk/index.js';
 
 export interface ProbeCall {
-  step: 'touch' | 'destroy';
+  step: 'look' | 'touch' | 'destroy';
   label: string;
   key: string;
 }
@@ -42,7 +42,7 @@ export function createProbe() {
     }
     return g;
   };
-  const step = (name: ProbeCall['step'], risk: 'write' | 'destructive') =>
+  const step = (name: ProbeCall['step'], risk: 'read' | 'write' | 'destructive') =>
     defineStep({
       description: `Probe: records a ${risk} execution`,
       input,
@@ -66,7 +66,11 @@ export function createProbe() {
     name: 'probe',
     version: '1.0.0',
     description: 'Test probe',
-    steps: { touch: step('touch', 'write'), destroy: step('destroy', 'destructive') },
+    steps: {
+      look: step('look', 'read'),
+      touch: step('touch', 'write'),
+      destroy: step('destroy', 'destructive'),
+    },
   });
   return {
     plugin,

@@ -57,6 +57,24 @@ describeEngines('approvals', ({ db }) => {
               `  budgets: { actionsPerHour: 1 }\n${approvers}`,
               'probe.touch',
             ),
+            'budget-then-read': `
+apiVersion: warden/v1
+kind: Playbook
+metadata: { name: budget-then-read }
+spec:
+  on:
+    - alert: { match: { alertname: budget-then-read } }
+  budgets: { actionsPerHour: 1, blastRadius: 1, costPerRun: 1 }
+${approvers}
+  steps:
+    - { id: act, uses: probe.touch, with: { label: "btr-{{ alert.labels.n }}", targets: [db-1], cost: 1 } }
+    - { id: look, uses: probe.look, with: { label: "btr-look-{{ alert.labels.n }}", targets: [db-1] } }
+`,
+            'budget-and-dual': playbook(
+              'budget-and-dual',
+              `  environment: production\n  budgets: { actionsPerHour: 1 }\n${approvers}`,
+              'probe.destroy',
+            ),
           },
         },
         {
@@ -238,5 +256,58 @@ describeEngines('approvals', ({ db }) => {
       outcome: 'allow',
       budgets: { actionsPerHour: { used: 2, limit: 1 } },
     });
+  });
+
+  it('does not block a step that adds nothing to a budget an approval let the run exceed', async () => {
+    await g.fire(t, { alertname: 'budget-then-read', n: '1' });
+    await g.idle();
+    const [run] = await g.fire(t, { alertname: 'budget-then-read', n: '2' });
+    await g.idle();
+    const ticket = await pending(run as string);
+    expect(ticket.reasons).toEqual(['actions_per_hour_exceeded']);
+    await decide(ticket.id, 'slack:U1');
+    await g.idle();
+    const r = await g.run(t, run as string);
+    expect(r.status).toBe('succeeded');
+    expect(executed('btr-look-2')).toBe(1);
+  });
+
+  it('lets a budget ticket and a dual-control ticket for one step add up, without looping', async () => {
+    const first = await g.fire(t, { alertname: 'budget-and-dual', n: '1' });
+    await g.idle();
+    const t1 = await pending(first[0] as string);
+    await decide(t1.id, 'slack:U1');
+    await decide(t1.id, 'slack:U2');
+    await g.idle();
+    expect((await g.run(t, first[0] as string)).status).toBe('succeeded');
+
+    const [run] = await g.fire(t, { alertname: 'budget-and-dual', n: '2' });
+    await g.idle();
+    const budgetTicket = await pending(run as string);
+    expect(budgetTicket).toMatchObject({ outcome: 'deny', reasons: ['actions_per_hour_exceeded'] });
+    await decide(budgetTicket.id, 'slack:U1');
+    await g.idle();
+    const policyTicket = await pending(run as string);
+    expect(policyTicket.id).not.toBe(budgetTicket.id);
+    // slack:U1 already counted (on the budget ticket): one more person is asked, and it is not U1.
+    expect(policyTicket).toMatchObject({ outcome: 'approval_required', minApprovals: 1 });
+    expect((await decide(policyTicket.id, 'slack:U1')).status).toBe(409);
+    await decide(policyTicket.id, 'slack:U3');
+    await g.idle();
+    expect((await g.run(t, run as string)).status).toBe('succeeded');
+    expect(executed('budget-and-dual-2')).toBe(1);
+    const tickets = (await g.api(t, 'read', 'GET', `/approvals?run=${run}`)).body.approvals;
+    expect(tickets).toHaveLength(2);
+  });
+
+  it('lets the initiator reject (stop) their own run', async () => {
+    const started = await g.api(t, 'ops', 'POST', '/playbooks/prod-destroy/run', {
+      params: { n: 'stop-own' },
+    });
+    await g.idle();
+    const ticket = await pending(started.body.run);
+    const stop = await decide(ticket.id, 'api:ops', 'reject', { who: 'ops' });
+    expect(stop.status).toBe(200);
+    expect(stop.body.status).toBe('rejected');
   });
 });
