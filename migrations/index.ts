@@ -4,10 +4,12 @@ import * as foundation from './0001_foundation.js';
 import * as triggers from './0002_triggers.js';
 import * as runs from './0003_runs.js';
 import * as guardrails from './0004_guardrails.js';
+import * as chat from './0005_chat.js';
 
 export const migrations: Record<string, Knex.Migration> = {
   '0001_foundation': foundation,
   '0002_triggers': triggers,
   '0003_runs': runs,
   '0004_guardrails': guardrails,
+  '0005_chat': chat,
 };

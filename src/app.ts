@@ -36,6 +36,8 @@ export interface AppDeps {
   logger: Logger;
   /** The guardrails, for simulations' decisions (without it a simulation shows every step allowed). */
   guard?: Guard;
+  /** Chat routes (`/slack/events`, `/teams/messages`), mounted at '/' unless the role is worker. */
+  chatRoutes?: Hono[];
   /** `worker` serves only /healthz and /readyz. @defaultValue 'all' */
   role?: 'all' | 'ingress' | 'worker';
   /** Extra readiness probes (the queue, later); each throws when not ready. */
@@ -115,6 +117,7 @@ export function createApp(deps: AppDeps) {
 
   if (deps.role === 'worker') return app;
   app.route('/hooks', createHooksApp(hookDeps(deps)));
+  for (const routes of deps.chatRoutes ?? []) app.route('/', routes);
 
   // One OpenAPI document for the whole service: /api/v1 routes and the hooks.
   const api = createRouter<AuthEnv>();

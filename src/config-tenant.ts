@@ -6,6 +6,35 @@ import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { Secret } from './secret.js';
 
+const chatActor = z
+  .string()
+  .regex(/^(slack|teams|web):.+$/, 'expected slack:<user id>, teams:<AAD object id> or web:<name>');
+
+/**
+ * Where a tenant's runs are told and approved: its Slack workspace and channel, its Teams tenant
+ * and conversation, the Teams groups approvers may be listed through, and who may steer playbooks
+ * from chat (run, disable, enable, kill; everyone in the workspace may list, simulate and ask).
+ */
+const chatSchema = z.strictObject({
+  slack: z
+    .strictObject({
+      teamId: z.string().regex(/^[TE][A-Z0-9]+$/, 'expected a Slack team id like T0ACME'),
+      channel: z.string().regex(/^[CG][A-Z0-9]+$/, 'expected a Slack channel id like C0OPS'),
+    })
+    .optional(),
+  teams: z
+    .strictObject({
+      tenantId: z.string().min(1).max(128),
+      serviceUrl: z.url(),
+      conversationId: z.string().min(1).max(512),
+      /** `group:<name>` approver entries resolve through these lists of AAD object ids. */
+      groups: z.record(z.string().max(128), z.array(z.string().max(128))).default({}),
+    })
+    .optional(),
+  /** Chat identities allowed to run, disable, enable playbooks and engage the kill switch. */
+  operators: z.array(chatActor).default([]),
+});
+
 export const tiers = ['free', 'pro', 'enterprise'] as const;
 export type Tier = (typeof tiers)[number];
 export const tokenScopes = ['ingest', 'read', 'admin'] as const;
@@ -156,7 +185,7 @@ export function tenantSchema(ctx: ParseContext) {
           }),
         )
         .default({}),
-      chat: z.record(z.string(), z.unknown()).default({}),
+      chat: chatSchema.default({ operators: [] }),
       anchoring: z.looseObject({ enabled: z.boolean().optional() }).default({}),
       reports: z.record(z.string(), z.unknown()).default({}),
     })

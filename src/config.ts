@@ -69,6 +69,7 @@ function rootSchema(ctx: ParseContext) {
       SLACK_API_URL: z.url().optional(),
       TEAMS_APP_ID: z.string().optional(),
       TEAMS_APP_PASSWORD: z.string().optional(),
+      WARDEN_PUBLIC_URL: z.url().optional(),
     }),
   });
 }
@@ -90,6 +91,8 @@ export interface Config {
   readonly signingKeyPem: Secret | undefined;
   readonly logLevel: (typeof logLevels)[number];
   readonly chromiumPath: string | undefined;
+  /** Where people reach this Warden (links in chat cards); default http://HOST:PORT. */
+  readonly publicUrl: string;
   readonly slack: { signingSecret?: Secret; botToken?: Secret; apiUrl?: string };
   readonly teams: { appId?: string; appPassword?: Secret };
   /** The config file that was read, or undefined when none was. */
@@ -170,6 +173,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     signingKeyPem: secret('WARDEN_SIGNING_KEY', e.WARDEN_SIGNING_KEY),
     logLevel: e.LOG_LEVEL,
     chromiumPath: e.CHROMIUM_PATH,
+    publicUrl: (
+      e.WARDEN_PUBLIC_URL ?? `http://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.PORT}`
+    ).replace(/\/$/, ''),
     slack: compact({
       signingSecret: secret('SLACK_SIGNING_SECRET', e.SLACK_SIGNING_SECRET),
       botToken: secret('SLACK_BOT_TOKEN', e.SLACK_BOT_TOKEN),

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { type ServerType, serve as serveNode } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { createApp, isLoopback } from './app.js';
+import { openChat } from './chat/chat.js';
 import type { Config } from './config.js';
 import { WardenError } from './errors.js';
 import { expireOverdue } from './guardrails/approvals.js';
@@ -218,9 +219,21 @@ export async function serve(config: Config, opts: { logger?: Logger } = {}): Pro
     ...opts,
   });
   const { db, ledger, ingest, logger, catalog, queue, playbooks, guard } = runtime;
+  const chat = await openChat({ config, knex: db.knex, ledger, catalog, guard, queue, logger });
   const scheduler = await createScheduler(config, ingest, logger);
   const { role } = config;
-  const app = createApp({ config, db, ledger, ingest, catalog, queue, logger, role, guard });
+  const app = createApp({
+    config,
+    db,
+    ledger,
+    ingest,
+    catalog,
+    queue,
+    logger,
+    role,
+    guard,
+    chatRoutes: chat.routes,
+  });
   let server: ServerType | undefined;
   const port = await (role === 'ingress' ? Promise.resolve() : startWorker(runtime))
     .then(() => (role === 'worker' ? undefined : scheduler.sync(schedulesOf(playbooks))))
@@ -236,6 +249,7 @@ export async function serve(config: Config, opts: { logger?: Logger } = {}): Pro
     )
     .catch(async (err) => {
       await scheduler.stop();
+      await chat.close();
       await runtime.close();
       throw err;
     });
@@ -249,6 +263,7 @@ export async function serve(config: Config, opts: { logger?: Logger } = {}): Pro
       stopping ??= (async () => {
         await new Promise<void>((resolve) => server?.close(() => resolve()));
         await scheduler.stop();
+        await chat.close();
         await runtime.close();
       })();
       return stopping;

@@ -33,6 +33,11 @@ export interface DecisionRequest {
   comment?: string | undefined;
   /** The channel it came through, e.g. `api:<token name>`; never counts as a second person. */
   via: string;
+  /**
+   * The ticket's `group:<name>` approver entries the actor was verified to belong to (by the chat
+   * platform: Slack user groups, configured Teams groups). The API passes none.
+   */
+  groups?: readonly string[];
 }
 
 type Refusal = {
@@ -78,7 +83,9 @@ function refusalOf(
   }
   const stopsOwnRun =
     req.decision === 'reject' && (req.actor === t.initiator || req.via === t.initiator);
-  if (!stopsOwnRun && t.approvers.length > 0 && !t.approvers.includes(req.actor)) {
+  const listed =
+    t.approvers.includes(req.actor) || (req.groups ?? []).some((g) => t.approvers.includes(g));
+  if (!stopsOwnRun && t.approvers.length > 0 && !listed) {
     return {
       reason: 'not_an_approver',
       message: `${req.actor} is not an approver of playbook ${t.playbook} (approvers: ${t.approvers.join(', ')}).`,

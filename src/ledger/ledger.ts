@@ -36,7 +36,14 @@ export interface Ledger {
   appendIn(trx: Knex.Transaction, tenant: string, drafts: ReceiptDraft[]): Promise<Receipt[]>;
   /** Resolves when every queued append has settled (for shutdown). */
   drain(): Promise<void>;
+  /**
+   * Tells `listener` about every receipt this process appends, once its transaction committed
+   * (chat threads, metrics). Listeners must not throw; returns an unsubscribe function.
+   */
+  subscribe(listener: ReceiptListener): () => void;
 }
+
+export type ReceiptListener = (tenant: string, receipts: readonly Receipt[]) => void;
 
 export interface CreateLedgerOptions {
   knex: Knex;
@@ -78,6 +85,16 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
   const flushing = new Map<string, Promise<void>>();
   /** Per tenant, the head we expect after our own batches: a hint for sealing ahead, never trusted. */
   const expected = new Map<string, ChainHead>();
+  const listeners = new Set<ReceiptListener>();
+  const tell = (tenant: string, receipts: readonly Receipt[]) => {
+    for (const listener of listeners) {
+      try {
+        listener(tenant, receipts);
+      } catch {
+        // a listener's failure is its own; the receipts are committed
+      }
+    }
+  };
 
   /**
    * Chains drafts onto `base` (payload, canonical bytes, digest — each `prev` is the digest before it),
@@ -157,6 +174,7 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
       const result = await knex.transaction((trx) => write(trx, tenant, drafts, ahead));
       if (result.resealed || !expected.has(tenant)) expected.set(tenant, result.head);
       for (const [i, p] of batch.entries()) p.resolve(result.receipts[i] as Receipt);
+      if (listeners.size > 0) tell(tenant, result.receipts);
     } catch (err) {
       expected.delete(tenant);
       if (batch.length === 1) return batch[0]?.reject(toWardenError(err));
@@ -201,7 +219,14 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
     signer,
     async appendIn(trx, tenant, drafts) {
       for (const d of drafts) assertDraft(d);
-      return (await write(trx, tenant, drafts)).receipts;
+      const { receipts } = await write(trx, tenant, drafts);
+      if (listeners.size > 0) {
+        trx.executionPromise.then(
+          () => tell(tenant, receipts),
+          () => {}, // rolled back: nothing to tell
+        );
+      }
+      return receipts;
     },
     append(tenant, draft) {
       return new Promise<Receipt>((resolve, reject) => {
@@ -221,6 +246,10 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
     },
     async drain() {
       while (flushing.size > 0) await Promise.all(flushing.values());
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
   };
 }

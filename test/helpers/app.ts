@@ -25,6 +25,7 @@ export interface TestAppOptions {
   catalog?: StepCatalog;
   probes?: AppDeps['probes'];
   guard?: AppDeps['guard'];
+  chatRoutes?: AppDeps['chatRoutes'];
   /** The operator token (WARDEN_ADMIN_TOKEN), if the test uses one. */
   adminToken?: AppDeps['config']['adminToken'];
 }
@@ -55,5 +56,6 @@ export function buildApp(opts: TestAppOptions) {
     logger: opts.logger ?? pino({ level: 'silent' }),
     ...(opts.probes ? { probes: opts.probes } : {}),
     ...(opts.guard ? { guard: opts.guard } : {}),
+    ...(opts.chatRoutes ? { chatRoutes: opts.chatRoutes } : {}),
   });
 }

@@ -8,6 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { openChat } from '../../src/chat/chat.js';
 import type { TenantConfig } from '../../src/config.js';
 import { openGuardrails } from '../../src/guardrails/guardrails.js';
 import type { Ledger } from '../../src/ledger/ledger.js';
@@ -38,6 +39,13 @@ export interface GuardedTenant {
   /** Cedar text for the tenant's own policies file. */
   policies?: string;
   plugins?: TenantConfig['plugins'];
+  chat?: Partial<TenantConfig['chat']>;
+}
+
+/** Chat platforms to wire (fakes of their APIs run in the test). */
+export interface GuardedChat {
+  slack?: { signingSecret: string; botToken: string; apiUrl: string };
+  teams?: Record<string, never>;
 }
 
 export const operatorToken = 'operator-token-for-tests-0123456789';
@@ -47,6 +55,7 @@ export async function startGuarded(opts: {
   tenants: GuardedTenant[];
   extraPlugins?: PluginDefinition[];
   ledger?: Ledger;
+  chat?: GuardedChat;
 }) {
   const knex = opts.db.knex;
   const ledger = opts.ledger ?? (await createTestLedger(opts.db)).ledger;
@@ -75,6 +84,7 @@ export async function startGuarded(opts: {
       tier: t.tier ?? 'enterprise',
       plugins: t.plugins ?? {},
       ingest: { events: {}, rateLimit: { perSecond: 10_000, burst: 10_000 } },
+      chat: { operators: [], ...t.chat },
       ...(policies ? { policies } : {}),
     } as unknown as TenantConfig);
     const loaded = Object.entries(t.playbooks).map(([name, yaml]) => {
@@ -115,7 +125,30 @@ export async function startGuarded(opts: {
       for (const id of ids) void queue.enqueue(t, id);
     },
   });
+  const chat = opts.chat
+    ? await openChat({
+        config: {
+          tenants: configs,
+          publicUrl: 'http://warden.test',
+          slack: opts.chat.slack
+            ? {
+                signingSecret: new Secret(opts.chat.slack.signingSecret, 'literal'),
+                botToken: new Secret(opts.chat.slack.botToken, 'literal'),
+                apiUrl: opts.chat.slack.apiUrl,
+              }
+            : {},
+          teams: {},
+        },
+        knex,
+        ledger,
+        catalog,
+        guard,
+        queue,
+        logger,
+      })
+    : undefined;
   const app = buildApp({
+    ...(chat ? { chatRoutes: chat.routes } : {}),
     db: opts.db,
     ledger,
     ingest,
@@ -205,7 +238,16 @@ export async function startGuarded(opts: {
     api,
     run,
     receipts,
-    idle: () => queue.idle(),
-    close: () => queue.stop(),
+    /** Waits for the runs, then for what chat was told of them. */
+    idle: async () => {
+      await queue.idle();
+      await chat?.flush();
+      await queue.idle();
+      await chat?.flush();
+    },
+    close: async () => {
+      await queue.stop();
+      await chat?.close();
+    },
   };
 }

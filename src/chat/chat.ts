@@ -1,0 +1,94 @@
+/**
+ * Chat: the composition of the chat pieces for `warden serve` — the core (decisions and commands
+ * with verified identities), the Slack adapter when SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN are
+ * set, the Teams adapter when a tenant configures `chat.teams`, and the notifier that posts each
+ * run's thread from the receipts. Bolt and botbuilder load only when used.
+ */
+import type { Hono } from 'hono';
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { Guard } from '../guardrails/decision.js';
+import type { Ledger } from '../ledger/ledger.js';
+import type { StepCatalog } from '../pipeline/step-context.js';
+import type { RunQueue } from '../queue/run-queue.js';
+import { createChatCore } from './core.js';
+import { createChatNotifier } from './notifier.js';
+import type { ChatChannel, Platform } from './port.js';
+
+export interface Chat {
+  /** Routes to mount at '/': POST /slack/events, POST /teams/messages (those configured). */
+  routes: Hono[];
+  /** Waits until what chat was told so far is posted (tests). */
+  flush(): Promise<void>;
+  /** Flushes, then stops listening (shutdown). */
+  close(): Promise<void>;
+}
+
+export async function openChat(deps: {
+  config: Pick<Config, 'slack' | 'teams' | 'tenants' | 'publicUrl'>;
+  knex: Knex;
+  ledger: Ledger;
+  catalog: StepCatalog;
+  guard: Guard;
+  queue: RunQueue;
+  logger: Logger;
+}): Promise<Chat> {
+  const { config, logger } = deps;
+  const core = createChatCore({ ...deps, tenants: config.tenants });
+  const routes: Hono[] = [];
+  const channels: Partial<Record<Platform, ChatChannel>> = {};
+  const drains: Array<() => Promise<void>> = [];
+  const { signingSecret, botToken, apiUrl } = config.slack;
+  if (signingSecret && botToken) {
+    const { createSlackApp } = await import('./slack/slack-app.js');
+    const slack = createSlackApp({
+      signingSecret: signingSecret.reveal(),
+      botToken: botToken.reveal(),
+      ...(apiUrl ? { apiUrl } : {}),
+      core,
+      logger: logger.child({ chat: 'slack' }),
+      baseUrl: config.publicUrl,
+    });
+    routes.push(slack.app);
+    channels.slack = slack.channel;
+    drains.push(slack.drain);
+  } else if (config.tenants.some((t) => t.chat.slack)) {
+    logger.warn('chat.slack is configured but SLACK_SIGNING_SECRET or SLACK_BOT_TOKEN is not set');
+  }
+  if (config.tenants.some((t) => t.chat.teams)) {
+    const { createTeamsApp } = await import('./teams/teams-app.js');
+    const teams = createTeamsApp({
+      appId: config.teams.appId,
+      appPassword: config.teams.appPassword?.reveal(),
+      core,
+      logger: logger.child({ chat: 'teams' }),
+      groups: (tenant) => config.tenants.find((t) => t.id === tenant)?.chat.teams?.groups ?? {},
+      baseUrl: config.publicUrl,
+    });
+    routes.push(teams.app);
+    channels.teams = teams.channel;
+    drains.push(teams.drain);
+  }
+  const notifier = createChatNotifier({
+    knex: deps.knex,
+    tenants: config.tenants,
+    channels,
+    logger,
+  });
+  const unsubscribe =
+    Object.keys(channels).length > 0 ? deps.ledger.subscribe(notifier.onReceipts) : () => {};
+  const flush = async () => {
+    for (const drain of drains) await drain();
+    await notifier.drain();
+    for (const drain of drains) await drain();
+  };
+  return {
+    routes,
+    flush,
+    async close() {
+      await flush();
+      unsubscribe();
+    },
+  };
+}

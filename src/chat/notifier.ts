@@ -1,0 +1,131 @@
+/**
+ * Notifier: tells each tenant's chat about its runs, from the receipts this process commits. The
+ * first receipt of a run starts its thread with the run summary; every receipt is a reply in it;
+ * an approval request posts the card in the thread, a decision or expiry updates it in place, and
+ * the run's end updates the summary. Work is serialised per run (replies stay in order); a
+ * platform's failure is logged and never touches the run.
+ */
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import type { TenantConfig } from '../config.js';
+import type { ReceiptListener } from '../ledger/ledger.js';
+import type { Receipt } from '../ledger/receipt.js';
+import { getApproval } from '../storage/approvals.js';
+import { findChatMessage, saveChatMessage } from '../storage/chat-messages.js';
+import type { ChatChannel, ChatDestination, MessageRef, Platform } from './port.js';
+import { approvalView, receiptLine, runSummaryView } from './view-builders.js';
+
+export interface ChatNotifier {
+  /** Subscribe it to the ledger: `ledger.subscribe(notifier.onReceipts)`. */
+  onReceipts: ReceiptListener;
+  /** Resolves when everything told so far has been posted (tests, shutdown). */
+  drain(): Promise<void>;
+}
+
+export function createChatNotifier(deps: {
+  knex: Knex;
+  tenants: readonly TenantConfig[];
+  channels: Partial<Record<Platform, ChatChannel>>;
+  logger: Logger;
+}): ChatNotifier {
+  const { knex } = deps;
+  const destinations = new Map<string, Array<{ channel: ChatChannel; to: ChatDestination }>>();
+  for (const t of deps.tenants) {
+    const list: Array<{ channel: ChatChannel; to: ChatDestination }> = [];
+    if (t.chat.slack && deps.channels.slack) {
+      list.push({
+        channel: deps.channels.slack,
+        to: { platform: 'slack', channel: t.chat.slack.channel },
+      });
+    }
+    if (t.chat.teams && deps.channels.teams) {
+      list.push({
+        channel: deps.channels.teams,
+        to: {
+          platform: 'teams',
+          channel: t.chat.teams.conversationId,
+          serviceUrl: t.chat.teams.serviceUrl,
+        },
+      });
+    }
+    if (list.length > 0) destinations.set(t.id, list);
+  }
+  const chains = new Map<string, Promise<void>>();
+
+  async function thread(
+    tenant: string,
+    runId: string,
+    d: { channel: ChatChannel; to: ChatDestination },
+  ): Promise<MessageRef | undefined> {
+    const key = { tenant, runId, platform: d.to.platform, kind: 'thread' as const, key: '' };
+    const known = await findChatMessage(knex, key);
+    if (known) return known;
+    const view = await runSummaryView(knex, tenant, runId);
+    if (!view) return undefined;
+    const ref = await d.channel.postRunSummary(d.to, view);
+    await saveChatMessage(knex, key, ref);
+    return ref;
+  }
+
+  async function tell(
+    tenant: string,
+    receipt: Receipt,
+    d: { channel: ChatChannel; to: ChatDestination },
+  ): Promise<void> {
+    const p = receipt.payload;
+    const runId = p.run as string;
+    const root = await thread(tenant, runId, d);
+    if (!root) return;
+    const approvalKey = (id: string) => ({
+      tenant,
+      runId,
+      platform: d.to.platform,
+      kind: 'approval' as const,
+      key: id,
+    });
+    if (p.kind === 'approval.requested') {
+      const ticket = await getApproval(knex, tenant, p.approval as string);
+      if (ticket) {
+        const ref = await d.channel.postApproval(root, await approvalView(knex, ticket));
+        await saveChatMessage(knex, approvalKey(ticket.id), ref);
+      }
+    } else if (p.kind === 'approval.decided' || p.kind === 'approval.expired') {
+      const ticket = await getApproval(knex, tenant, p.approval as string);
+      const ref = ticket ? await findChatMessage(knex, approvalKey(ticket.id)) : undefined;
+      if (ticket && ref) await d.channel.updateApproval(ref, await approvalView(knex, ticket));
+    } else if (p.kind === 'run.finished') {
+      const view = await runSummaryView(knex, tenant, runId);
+      if (view) await d.channel.updateRunSummary(root, view);
+    }
+    await d.channel.postReceipt(root, receiptLine(p, receipt.digest));
+  }
+
+  return {
+    onReceipts(tenant, receipts) {
+      const list = destinations.get(tenant);
+      if (!list) return;
+      for (const receipt of receipts) {
+        const runId = receipt.payload.run;
+        if (typeof runId !== 'string') continue;
+        const previous = chains.get(runId) ?? Promise.resolve();
+        const next = previous.then(async () => {
+          for (const d of list) {
+            await tell(tenant, receipt, d).catch((err: unknown) =>
+              deps.logger.error(
+                { err, tenant, run: runId, platform: d.to.platform, receipt: receipt.payload.id },
+                'chat notification failed',
+              ),
+            );
+          }
+        });
+        chains.set(runId, next);
+        void next.then(() => {
+          if (chains.get(runId) === next) chains.delete(runId);
+        });
+      }
+    },
+    async drain() {
+      while (chains.size > 0) await Promise.all(chains.values());
+    },
+  };
+}
