@@ -8,13 +8,20 @@ import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchRow } from './benchmark.js';
+import { guardrailsBenchmark } from './guardrails.js';
 import { ingressBenchmark } from './ingress.js';
 import { ledgerBenchmark } from './ledger.js';
 import { formatTable, writeResults } from './report.js';
 import { runtimeBenchmark } from './runtime.js';
 import { startupBenchmark } from './startup.js';
 
-const benchmarks = [ledgerBenchmark, startupBenchmark, ingressBenchmark, runtimeBenchmark];
+const benchmarks = [
+  ledgerBenchmark,
+  startupBenchmark,
+  ingressBenchmark,
+  runtimeBenchmark,
+  guardrailsBenchmark,
+];
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
