@@ -7,6 +7,7 @@
 import type { Hono } from 'hono';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
+import { isLoopback } from '../app.js';
 import type { Config } from '../config.js';
 import type { Guard } from '../guardrails/decision.js';
 import type { Ledger } from '../ledger/ledger.js';
@@ -26,7 +27,7 @@ export interface Chat {
 }
 
 export async function openChat(deps: {
-  config: Pick<Config, 'slack' | 'teams' | 'tenants' | 'publicUrl'>;
+  config: Pick<Config, 'slack' | 'teams' | 'tenants' | 'publicUrl'> & { host?: string };
   knex: Knex;
   ledger: Ledger;
   catalog: StepCatalog;
@@ -56,7 +57,15 @@ export async function openChat(deps: {
   } else if (config.tenants.some((t) => t.chat.slack)) {
     logger.warn('chat.slack is configured but SLACK_SIGNING_SECRET or SLACK_BOT_TOKEN is not set');
   }
-  if (config.tenants.some((t) => t.chat.teams)) {
+  // Without TEAMS_APP_ID, Bot Framework requests are not authenticated: fine on loopback (local
+  // runs, tests), never on an address others can reach.
+  const anonymousTeams =
+    !config.teams.appId && config.host !== undefined && !isLoopback(config.host);
+  if (config.tenants.some((t) => t.chat.teams) && anonymousTeams) {
+    logger.error(
+      'chat.teams is configured but TEAMS_APP_ID is not set: /teams/messages stays off on a non-loopback address (unauthenticated activities could approve steps)',
+    );
+  } else if (config.tenants.some((t) => t.chat.teams)) {
     const { createTeamsApp } = await import('./teams/teams-app.js');
     const teams = createTeamsApp({
       appId: config.teams.appId,

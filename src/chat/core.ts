@@ -70,9 +70,19 @@ function paramsOf(words: string[]): Record<string, JsonValue> {
 
 export function createChatCore(deps: ChatCoreDeps): ChatCore {
   const byWorkspace = new Map<string, string>();
+  const claim = (workspace: string, tenant: string) => {
+    const other = byWorkspace.get(workspace);
+    if (other && other !== tenant) {
+      throw new WardenError(
+        'config_invalid',
+        `Tenants ${other} and ${tenant} both claim the chat workspace ${workspace}. Fix: give each tenant its own Slack team / Teams tenant.`,
+      );
+    }
+    byWorkspace.set(workspace, tenant);
+  };
   for (const t of deps.tenants) {
-    if (t.chat.slack) byWorkspace.set(`slack:${t.chat.slack.teamId}`, t.id);
-    if (t.chat.teams) byWorkspace.set(`teams:${t.chat.teams.tenantId}`, t.id);
+    if (t.chat.slack) claim(`slack:${t.chat.slack.teamId}`, t.id);
+    if (t.chat.teams) claim(`teams:${t.chat.teams.tenantId}`, t.id);
   }
   const configOf = (tenant: string) => deps.tenants.find((t) => t.id === tenant);
 

@@ -89,6 +89,8 @@ export function createChatNotifier(deps: {
         const ref = await d.channel.postApproval(root, await approvalView(knex, ticket));
         await saveChatMessage(knex, approvalKey(ticket.id), ref);
       }
+      const view = await runSummaryView(knex, tenant, runId); // now awaiting approval
+      if (view) await d.channel.updateRunSummary(root, view);
     } else if (p.kind === 'approval.decided' || p.kind === 'approval.expired') {
       const ticket = await getApproval(knex, tenant, p.approval as string);
       const ref = ticket ? await findChatMessage(knex, approvalKey(ticket.id)) : undefined;
