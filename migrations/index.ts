@@ -5,6 +5,7 @@ import * as triggers from './0002_triggers.js';
 import * as runs from './0003_runs.js';
 import * as guardrails from './0004_guardrails.js';
 import * as chat from './0005_chat.js';
+import * as anchoring from './0006_anchoring.js';
 
 export const migrations: Record<string, Knex.Migration> = {
   '0001_foundation': foundation,
@@ -12,4 +13,5 @@ export const migrations: Record<string, Knex.Migration> = {
   '0003_runs': runs,
   '0004_guardrails': guardrails,
   '0005_chat': chat,
+  '0006_anchoring': anchoring,
 };

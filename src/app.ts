@@ -7,9 +7,11 @@ import type { Logger } from 'pino';
 import { approvalsApi } from './api/approvals.js';
 import { exportApi } from './api/export.js';
 import { killSwitchApi } from './api/kill-switch.js';
+import { ledgerApi } from './api/ledger.js';
 import { playbooksApi } from './api/playbooks.js';
 import { receiptsApi } from './api/receipts.js';
 import { runsApi } from './api/runs.js';
+import { approvalPages } from './chat/web/approval-page.js';
 import type { Config } from './config.js';
 import { WardenError } from './errors.js';
 import type { Guard } from './guardrails/decision.js';
@@ -18,6 +20,7 @@ import { createErrorHandler, notFoundHandler } from './http/error-handler.js';
 import { createRouter } from './http/openapi.js';
 import { createRateLimiter, type RateLimiter } from './http/rate-limit.js';
 import { requestLog } from './http/request-log.js';
+import type { Anchoring } from './ledger/anchor.js';
 import type { Ledger } from './ledger/ledger.js';
 import type { StepCatalog } from './pipeline/step-context.js';
 import type { RunQueue } from './queue/run-queue.js';
@@ -36,6 +39,8 @@ export interface AppDeps {
   logger: Logger;
   /** The guardrails, for simulations' decisions (without it a simulation shows every step allowed). */
   guard?: Guard;
+  /** Anchoring, so that an export first anchors what is pending (every receipt gets its proof). */
+  anchoring?: Anchoring;
   /** Chat routes (`/slack/events`, `/teams/messages`), mounted at '/' unless the role is worker. */
   chatRoutes?: Hono[];
   /** `worker` serves only /healthz and /readyz. @defaultValue 'all' */
@@ -118,6 +123,7 @@ export function createApp(deps: AppDeps) {
   if (deps.role === 'worker') return app;
   app.route('/hooks', createHooksApp(hookDeps(deps)));
   for (const routes of deps.chatRoutes ?? []) app.route('/', routes);
+  app.route('/', approvalPages());
 
   // One OpenAPI document for the whole service: /api/v1 routes and the hooks.
   const api = createRouter<AuthEnv>();
@@ -128,6 +134,7 @@ export function createApp(deps: AppDeps) {
   const read = requireScope('read', auth);
   const admin = requireScope('admin', auth);
   api.use('/api/v1/receipts', read).use('/api/v1/receipts/*', read).use('/api/v1/export', read);
+  api.use('/api/v1/ledger/*', read);
   api.use('/api/v1/runs', read).use('/api/v1/runs/*', read).use('/api/v1/playbooks', read);
   api.use('/api/v1/playbooks/:name/simulate', read).use('/api/v1/playbooks/:name/run', admin);
   api.use('/api/v1/playbooks/:name/disable', admin).use('/api/v1/playbooks/:name/enable', admin);
@@ -137,7 +144,8 @@ export function createApp(deps: AppDeps) {
   api.post('/api/v1/kill-switch', operatorOrScope('admin', { ...auth, operatorToken }));
   api.get('/api/v1/kill-switch', read);
   api.route('/api/v1', receiptsApi(db.knex));
-  api.route('/api/v1', exportApi(db.knex));
+  api.route('/api/v1', exportApi(db.knex, deps.anchoring));
+  api.route('/api/v1', ledgerApi(db.knex));
   api.route('/api/v1', runsApi(db.knex));
   api.route(
     '/api/v1',

@@ -70,6 +70,10 @@ function rootSchema(ctx: ParseContext) {
       TEAMS_APP_ID: z.string().optional(),
       TEAMS_APP_PASSWORD: z.string().optional(),
       WARDEN_PUBLIC_URL: z.url().optional(),
+      WARDEN_LOG_ORIGIN: z
+        .string()
+        .regex(/^[^\s+]+$/, 'not a valid log origin. Fix: a host name and path, no spaces or "+"')
+        .optional(),
     }),
   });
 }
@@ -93,6 +97,8 @@ export interface Config {
   readonly chromiumPath: string | undefined;
   /** Where people reach this Warden (links in chat cards); default http://HOST:PORT. */
   readonly publicUrl: string;
+  /** The Merkle logs' origin prefix: checkpoints name `<logOrigin>/<tenant>`. */
+  readonly logOrigin: string;
   readonly slack: { signingSecret?: Secret; botToken?: Secret; apiUrl?: string };
   readonly teams: { appId?: string; appPassword?: Secret };
   /** The config file that was read, or undefined when none was. */
@@ -161,6 +167,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const { file: f, env: e } = result.data;
   const secret = (name: string, value: string | undefined) =>
     value === undefined ? undefined : new Secret(value, `env:${name}`);
+  const publicUrl = (
+    e.WARDEN_PUBLIC_URL ?? `http://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.PORT}`
+  ).replace(/\/$/, '');
   const config: Config = {
     port: e.PORT,
     host: e.HOST,
@@ -173,9 +182,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     signingKeyPem: secret('WARDEN_SIGNING_KEY', e.WARDEN_SIGNING_KEY),
     logLevel: e.LOG_LEVEL,
     chromiumPath: e.CHROMIUM_PATH,
-    publicUrl: (
-      e.WARDEN_PUBLIC_URL ?? `http://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.PORT}`
-    ).replace(/\/$/, ''),
+    publicUrl,
+    logOrigin: e.WARDEN_LOG_ORIGIN ?? new URL(publicUrl).host,
     slack: compact({
       signingSecret: secret('SLACK_SIGNING_SECRET', e.SLACK_SIGNING_SECRET),
       botToken: secret('SLACK_BOT_TOKEN', e.SLACK_BOT_TOKEN),

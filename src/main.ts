@@ -12,6 +12,7 @@ import { WardenError } from './errors.js';
 import { expireOverdue } from './guardrails/approvals.js';
 import type { Guard } from './guardrails/decision.js';
 import { openGuardrails } from './guardrails/guardrails.js';
+import { type Anchoring, anchoringEnabled, createAnchoring } from './ledger/anchor.js';
 import { createLedger, type Ledger } from './ledger/ledger.js';
 import { loadOrCreateSigningKey } from './ledger/signing-key.js';
 import { createWorkerSigner } from './ledger/worker-signer.js';
@@ -50,6 +51,8 @@ export interface Runtime {
   queue: RunQueue;
   /** Playbooks read from the tenants' folders at start (also the source of cron schedules). */
   playbooks: ReadonlyMap<string, LoadedPlaybook[]>;
+  /** Appends receipts to the tenants' Merkle logs and signs checkpoints. */
+  anchoring: Anchoring;
   /** Periodic work of this process (the approval expiry sweep), stopped by close(). */
   timers: Set<NodeJS.Timeout>;
   close(): Promise<void>;
@@ -156,10 +159,18 @@ export async function openRuntime(
       },
     });
     const timers = new Set<NodeJS.Timeout>();
+    const anchoring = createAnchoring({
+      knex: db.knex,
+      signer,
+      origin: (tenant) => `${config.logOrigin}/${tenant}`,
+      enabled: anchoringEnabled(db.knex, tenants),
+      logger,
+    });
     return {
       config,
       logger,
       timers,
+      anchoring,
       db,
       ledger,
       ingest,
@@ -170,6 +181,7 @@ export async function openRuntime(
       playbooks,
       async close() {
         for (const timer of timers) clearInterval(timer);
+        await anchoring.stop();
         await ingest.drain();
         await queue.stop();
         await ledger.drain();
@@ -202,6 +214,7 @@ export async function startWorker(runtime: Runtime): Promise<void> {
     expireOverdue(deps).catch((err: unknown) => logger.error({ err }, 'approval expiry failed'));
   await expire();
   runtime.timers.add(setInterval(expire, expirySweepMs).unref());
+  runtime.anchoring.start();
 }
 
 export interface Server {
@@ -233,6 +246,7 @@ export async function serve(config: Config, opts: { logger?: Logger } = {}): Pro
     role,
     guard,
     chatRoutes: chat.routes,
+    anchoring: runtime.anchoring,
   });
   let server: ServerType | undefined;
   const port = await (role === 'ingress' ? Promise.resolve() : startWorker(runtime))

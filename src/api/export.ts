@@ -2,6 +2,7 @@
 import type { Knex } from 'knex';
 import type { AuthEnv } from '../http/auth.js';
 import { bearerSecurity, createRoute, createRouter, errorResponses, z } from '../http/openapi.js';
+import type { Anchoring } from '../ledger/anchor.js';
 import { exportBundle } from '../ledger/bundle.js';
 import { BundleSchema, isoDate } from './schemas.js';
 
@@ -19,10 +20,11 @@ const route = createRoute({
   },
 });
 
-export function exportApi(knex: Knex) {
+export function exportApi(knex: Knex, anchoring?: Anchoring) {
   return createRouter<AuthEnv>().openapi(route, async (c) => {
     const { since, until } = c.req.valid('query');
     const { tenant } = c.get('principal');
+    if (anchoring && (await anchoring.enabled(tenant))) await anchoring.anchor(tenant);
     const bundle = await exportBundle(knex, tenant, { since, until });
     c.header('Content-Disposition', `attachment; filename="warden-evidence-${tenant}.json"`);
     return c.json(bundle, 200);

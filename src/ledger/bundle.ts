@@ -1,7 +1,9 @@
 /** Evidence bundle: the offline-verifiable export of a tenant's receipts (`warden-evidence/v1`). */
 import type { Knex } from 'knex';
 import { WardenError } from '../errors.js';
+import { getCheckpoint } from '../storage/merkle.js';
 import { listReceipts, signingKeysOf } from '../storage/receipts.js';
+import { inclusionProofs } from './anchor.js';
 import type { Receipt } from './receipt.js';
 
 export const bundleFormat = 'warden-evidence/v1';
@@ -28,7 +30,7 @@ export interface EvidenceBundle {
   keys: BundleKey[];
   /** A contiguous run of the tenant's chain, in `seq` order. */
   receipts: Receipt[];
-  /** Merkle inclusion proofs; filled once the tenant's log is anchored. */
+  /** Merkle inclusion proofs of the receipts the checkpoint covers (base64 hashes, RFC 9162). */
   proofs: InclusionProof[];
   /** The signed checkpoint (C2SP signed note) the proofs lead to, or null. */
   checkpoint: string | null;
@@ -80,6 +82,28 @@ export async function exportBundle(
       options.onProgress?.(receipts.length);
     }
   }
+  const checkpoint = await getCheckpoint(knex, tenant);
+  const proofs: InclusionProof[] = [];
+  const first = receipts[0]?.payload.seq;
+  if (checkpoint && first !== undefined) {
+    // Leaf index = seq − 1; receipts newer than the checkpoint are not in it yet.
+    const covered = receipts.filter((r) => r.payload.seq <= checkpoint.size);
+    const paths = await inclusionProofs(
+      knex,
+      tenant,
+      first - 1,
+      first - 1 + covered.length,
+      checkpoint.size,
+    );
+    covered.forEach((r, i) =>
+      proofs.push({
+        receiptId: r.payload.id,
+        leafIndex: r.payload.seq - 1,
+        treeSize: checkpoint.size,
+        hashes: (paths[i] ?? []).map((h) => h.toString('base64')),
+      }),
+    );
+  }
   return {
     format: bundleFormat,
     tenant,
@@ -87,7 +111,7 @@ export async function exportBundle(
     range: { since: since?.toISOString() ?? null, until: until?.toISOString() ?? null },
     keys: await signingKeysOf(knex, tenant),
     receipts,
-    proofs: [],
-    checkpoint: null,
+    proofs,
+    checkpoint: checkpoint?.note ?? null,
   };
 }

@@ -60,6 +60,8 @@ describe('verifyBundle', () => {
       'signatures',
       'sequence',
       'chain',
+      'checkpoint',
+      'inclusion',
     ]);
     expect(detail(report, 'sequence')).toBe('no receipts');
   });

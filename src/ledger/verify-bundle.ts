@@ -1,12 +1,16 @@
 /**
  * Verify-bundle: checks an evidence bundle offline — format, keys, tenant, digests, signatures, `seq`
- * continuity and `prev` links — and reports each check with its first failure, naming the receipt.
+ * continuity and `prev` links, the signed checkpoint and every receipt's Merkle inclusion in it — and
+ * reports each check with its first failure, naming the receipt.
  */
 import type { KeyObject } from 'node:crypto';
 import { bundleFormat } from './bundle.js';
 import { canonicalBytes } from './canonical-json.js';
-import { keyIdOf, publicKeyFromPem, verifyEd25519 } from './ed25519.js';
+import { verifyCheckpoint } from './checkpoint.js';
+import { keyIdOf, publicKeyFromPem, rawPublicKey, verifyEd25519 } from './ed25519.js';
+import { leafHash, verifyInclusion } from './merkle.js';
 import { digestOf } from './receipt.js';
+import { verifierKey } from './signed-note.js';
 
 export interface CheckResult {
   name: string;
@@ -115,6 +119,8 @@ export function verifyBundle(bundle: unknown, options: VerifyOptions = {}): Veri
   const sequence = new Check('sequence');
   const chain = new Check('chain');
   const ids = new Set<string>();
+  /** Leaf hash and seq of each well-formed receipt, by id (for the inclusion proofs). */
+  const leaves = new Map<string, { leaf: Buffer; seq: number; name: string }>();
   let prevSeq: number | undefined;
   let prevDigest: string | undefined;
   let firstSeq: number | undefined;
@@ -147,6 +153,7 @@ export function verifyBundle(bundle: unknown, options: VerifyOptions = {}): Veri
       digests.fail(`${name}: payload cannot be canonicalised`);
     }
     if (bytes) {
+      if (typeof p.id === 'string') leaves.set(p.id, { leaf: leafHash(bytes), seq: p.seq, name });
       const actual = digestOf(bytes);
       if (actual !== r.digest)
         digests.fail(`${name}: payload hashes to ${actual}, the receipt says ${r.digest}`);
@@ -195,5 +202,98 @@ export function verifyBundle(bundle: unknown, options: VerifyOptions = {}): Veri
         : `every prev links to the previous digest (slice starts at seq ${firstSeq})`,
     ),
   );
+  checks.push(...anchorChecks(bundle, tenant, keys, leaves));
   return { ok: checks.every((c) => c.ok), checks };
+}
+
+/**
+ * The checkpoint (a C2SP signed note by one of the bundle's keys, for this tenant's log) and the
+ * inclusion of every receipt it covers: each proof must lead from the receipt's leaf hash to the
+ * checkpoint's root, and no covered receipt may lack one.
+ */
+function anchorChecks(
+  bundle: Obj,
+  tenant: string,
+  keys: ReadonlyMap<string, KeyObject>,
+  leaves: ReadonlyMap<string, { leaf: Buffer; seq: number; name: string }>,
+): CheckResult[] {
+  const checkpoint = new Check('checkpoint');
+  const inclusion = new Check('inclusion');
+  const proofs = Array.isArray(bundle.proofs) ? bundle.proofs : [];
+  if (bundle.checkpoint === null || bundle.checkpoint === undefined) {
+    if (proofs.length > 0)
+      inclusion.fail(`${proofs.length} proof(s) but no checkpoint to check them against`);
+    return [
+      checkpoint.result('no checkpoint: this tenant’s receipts are not anchored'),
+      inclusion.result('no proofs'),
+    ];
+  }
+  if (typeof bundle.checkpoint !== 'string') {
+    checkpoint.fail('checkpoint is not a signed note (string)');
+    return [checkpoint.result(''), inclusion.result('')];
+  }
+  const origin = bundle.checkpoint.split('\n', 1)[0] ?? '';
+  let verified: ReturnType<typeof verifyCheckpoint> | undefined;
+  let problems: string[] = [];
+  for (const key of keys.values()) {
+    let vkey: string;
+    try {
+      vkey = verifierKey(origin, rawPublicKey(key));
+    } catch (err) {
+      problems = [`the checkpoint's origin is not a valid key name (${(err as Error).message})`];
+      break;
+    }
+    const v = verifyCheckpoint(bundle.checkpoint, vkey);
+    if (v.ok) {
+      verified = v;
+      break;
+    }
+    problems = v.problems;
+  }
+  if (!verified?.ok) {
+    checkpoint.fail(
+      `the checkpoint is not signed by a bundle key: ${problems.join('; ') || 'no key'}`,
+    );
+    return [checkpoint.result(''), inclusion.result('')];
+  }
+  const cp = verified.checkpoint;
+  if (!cp.origin.endsWith(`/${tenant}`))
+    checkpoint.fail(`the checkpoint's log ${cp.origin} is not tenant ${tenant}'s`);
+  const proven = new Set<string>();
+  for (const [i, proof] of proofs.entries()) {
+    const p = isObj(proof) ? proof : {};
+    const target = typeof p.receiptId === 'string' ? leaves.get(p.receiptId) : undefined;
+    const hashes = Array.isArray(p.hashes) ? p.hashes : [];
+    if (!target) {
+      inclusion.fail(`proof #${i + 1} names no receipt of the bundle`);
+      continue;
+    }
+    proven.add(p.receiptId as string);
+    const decoded = hashes.map((h) =>
+      typeof h === 'string' ? Buffer.from(h, 'base64') : Buffer.alloc(0),
+    );
+    if (p.leafIndex !== target.seq - 1 || p.treeSize !== cp.size) {
+      inclusion.fail(
+        `${target.name}: proof is for leaf ${String(p.leafIndex)} of size ${String(p.treeSize)}, expected leaf ${target.seq - 1} of ${cp.size}`,
+      );
+    } else if (!verifyInclusion(target.leaf, target.seq - 1, cp.size, decoded, cp.rootHash)) {
+      inclusion.fail(`${target.name}: the inclusion proof does not lead to the checkpoint root`);
+    }
+  }
+  let covered = 0;
+  let newer = 0;
+  for (const [id, leaf] of leaves) {
+    if (leaf.seq > cp.size) newer++;
+    else {
+      covered++;
+      if (!proven.has(id))
+        inclusion.fail(`${leaf.name}: covered by the checkpoint but has no proof`);
+    }
+  }
+  return [
+    checkpoint.result(`signed checkpoint of ${cp.origin}, size ${cp.size}`),
+    inclusion.result(
+      `${covered} receipt(s) proven included in the log of size ${cp.size}${newer > 0 ? `; ${newer} newer receipt(s) not yet anchored` : ''}`,
+    ),
+  ];
 }

@@ -141,7 +141,22 @@ describe('warden export and verify', { timeout: 120_000 }, () => {
     const verified = await cli('verify', file);
     expect(verified.code).toBe(0);
     expect(verified.out.at(-1)).toBe('OK: every check passed.');
-    expect(verified.out.filter((l) => l.includes('✓'))).toHaveLength(8);
+    expect(verified.out.filter((l) => l.includes('✓'))).toHaveLength(10);
+  });
+
+  it('anchors an Enterprise tenant before export: every receipt is proven in a signed checkpoint', async () => {
+    expect((await cli('tenant', 'create', 'gamma', '--tier', 'enterprise')).code).toBe(0);
+    const file = join(dir, 'gamma.json');
+    expect((await cli('export', '--tenant', 'gamma', '--out', file)).code).toBe(0);
+    const bundle = readBundle(file) as ReturnType<typeof readBundle> & {
+      proofs: unknown[];
+      checkpoint: string | null;
+    };
+    expect(bundle.proofs).toHaveLength(bundle.receipts.length);
+    expect(bundle.checkpoint).toMatch(/\/gamma\n1\n/);
+    const verified = await cli('verify', file);
+    expect(verified.code).toBe(0);
+    expect(verified.out.join('\n')).toMatch(/✓ inclusion\s+1 receipt\(s\) proven included/);
   });
 
   it('exits 1 naming the failed check when a receipt of the bundle was altered', async () => {

@@ -28,6 +28,8 @@ export function exportCommand(io: Io): Command {
           if (!(await getTenant(rt.db.knex, opts.tenant))) {
             throw new WardenError('not_found', `Tenant ${opts.tenant} does not exist.`);
           }
+          // Anchor what is pending first, so that every receipt comes with its inclusion proof.
+          if (await rt.anchoring.enabled(opts.tenant)) await rt.anchoring.anchor(opts.tenant);
           return exportBundle(rt.db.knex, opts.tenant, {
             since: opts.since,
             until: opts.until,
