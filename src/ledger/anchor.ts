@@ -143,7 +143,8 @@ export async function inclusionProofs(
     const missing = keys.filter((k) => !cache.has(`${k.level}:${k.index}`));
     if (missing.length > 0) {
       const found = await merkleHashes(knex, tenant, missing as NodeKey[]);
-      missing.forEach((k, i) => cache.set(`${k.level}:${k.index}`, found[i] as Buffer));
+      for (const [i, k] of missing.entries())
+        cache.set(`${k.level}:${k.index}`, found[i] as Buffer);
     }
     return keys.map((k) => cache.get(`${k.level}:${k.index}`) as Buffer);
   };

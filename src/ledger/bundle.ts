@@ -95,14 +95,14 @@ export async function exportBundle(
       first - 1 + covered.length,
       checkpoint.size,
     );
-    covered.forEach((r, i) =>
+    for (const [i, r] of covered.entries()) {
       proofs.push({
         receiptId: r.payload.id,
         leafIndex: r.payload.seq - 1,
         treeSize: checkpoint.size,
         hashes: (paths[i] ?? []).map((h) => h.toString('base64')),
-      }),
-    );
+      });
+    }
   }
   return {
     format: bundleFormat,
