@@ -1,9 +1,11 @@
 /** Evidence bundle: the offline-verifiable export of a tenant's receipts (`warden-evidence/v1`). */
 import type { Knex } from 'knex';
 import { WardenError } from '../errors.js';
-import { getCheckpoint } from '../storage/merkle.js';
+import { getCheckpoint, type StoredCheckpoint } from '../storage/merkle.js';
 import { listReceipts, signingKeysOf } from '../storage/receipts.js';
-import { inclusionProofs } from './anchor.js';
+import { hashesOf, inclusionProofs } from './anchor.js';
+import { parseCheckpoint } from './checkpoint.js';
+import { consistencyProof } from './merkle.js';
 import type { Receipt } from './receipt.js';
 
 export const bundleFormat = 'warden-evidence/v1';
@@ -34,6 +36,11 @@ export interface EvidenceBundle {
   proofs: InclusionProof[];
   /** The signed checkpoint (C2SP signed note) the proofs lead to, or null. */
   checkpoint: string | null;
+  /**
+   * With `--since-checkpoint`: the older checkpoint the reader already held and the RFC 9162
+   * consistency proof from it to `checkpoint` — the log only grew in between.
+   */
+  consistency?: { checkpoint: string; hashes: string[] };
 }
 
 export interface ExportOptions {
@@ -41,6 +48,8 @@ export interface ExportOptions {
   until?: Date | undefined;
   /** Called with the number of receipts read so far. */
   onProgress?: (count: number) => void;
+  /** A checkpoint note the reader holds: the bundle proves the log grew consistently from it. */
+  sinceCheckpoint?: string | undefined;
 }
 
 const page = 5000;
@@ -104,6 +113,10 @@ export async function exportBundle(
       });
     }
   }
+  let consistency: EvidenceBundle['consistency'];
+  if (options.sinceCheckpoint !== undefined) {
+    consistency = await consistencyFrom(knex, tenant, options.sinceCheckpoint, checkpoint);
+  }
   return {
     format: bundleFormat,
     tenant,
@@ -113,5 +126,34 @@ export async function exportBundle(
     receipts,
     proofs,
     checkpoint: checkpoint?.note ?? null,
+    ...(consistency ? { consistency } : {}),
   };
+}
+
+/** The consistency proof from an older checkpoint (as the reader holds it) to the current one. */
+async function consistencyFrom(
+  knex: Knex,
+  tenant: string,
+  note: string,
+  current: StoredCheckpoint | undefined,
+): Promise<EvidenceBundle['consistency']> {
+  const text = note.slice(0, note.indexOf('\n\n') + 1);
+  let old: ReturnType<typeof parseCheckpoint>;
+  try {
+    old = parseCheckpoint(text);
+  } catch (err) {
+    throw new WardenError('invalid', `--since-checkpoint: ${(err as Error).message}`);
+  }
+  if (!current) throw new WardenError('not_found', `Tenant ${tenant} has no checkpoint yet.`);
+  if (old.size < 1 || old.size > current.size) {
+    throw new WardenError(
+      'invalid',
+      `--since-checkpoint: its size ${old.size} is not between 1 and the current size ${current.size}.`,
+    );
+  }
+  const hashes =
+    old.size === current.size
+      ? []
+      : await consistencyProof(old.size, current.size, hashesOf(knex, tenant));
+  return { checkpoint: note, hashes: hashes.map((h) => h.toString('base64')) };
 }

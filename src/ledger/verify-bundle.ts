@@ -8,7 +8,7 @@ import { bundleFormat } from './bundle.js';
 import { canonicalBytes } from './canonical-json.js';
 import { verifyCheckpoint } from './checkpoint.js';
 import { keyIdOf, publicKeyFromPem, rawPublicKey, verifyEd25519 } from './ed25519.js';
-import { leafHash, verifyInclusion } from './merkle.js';
+import { leafHash, verifyConsistency, verifyInclusion } from './merkle.js';
 import { digestOf } from './receipt.js';
 import { verifierKey } from './signed-note.js';
 
@@ -259,6 +259,7 @@ function anchorChecks(
   const cp = verified.checkpoint;
   if (!cp.origin.endsWith(`/${tenant}`))
     checkpoint.fail(`the checkpoint's log ${cp.origin} is not tenant ${tenant}'s`);
+  const grew = consistencyCheck(bundle, cp, keys);
   const proven = new Set<string>();
   for (const [i, proof] of proofs.entries()) {
     const p = isObj(proof) ? proof : {};
@@ -292,8 +293,47 @@ function anchorChecks(
   }
   return [
     checkpoint.result(`signed checkpoint of ${cp.origin}, size ${cp.size}`),
+    ...(grew ? [grew] : []),
     inclusion.result(
       `${covered} receipt(s) proven included in the log of size ${cp.size}${newer > 0 ? `; ${newer} newer receipt(s) not yet anchored` : ''}`,
     ),
   ];
+}
+
+/**
+ * With an older checkpoint in the bundle (`--since-checkpoint`): it is signed by a bundle key for
+ * the same log, and the consistency proof shows the log grew from it to the bundle's checkpoint.
+ */
+function consistencyCheck(
+  bundle: Obj,
+  current: { origin: string; size: number; rootHash: Buffer },
+  keys: ReadonlyMap<string, KeyObject>,
+): CheckResult | undefined {
+  if (bundle.consistency === undefined) return undefined;
+  const check = new Check('consistency');
+  const c = isObj(bundle.consistency) ? bundle.consistency : {};
+  const note = typeof c.checkpoint === 'string' ? c.checkpoint : '';
+  const hashes = Array.isArray(c.hashes) ? c.hashes : [];
+  let old: { size: number; rootHash: Buffer } | undefined;
+  for (const key of keys.values()) {
+    const v = verifyCheckpoint(
+      note,
+      verifierKey(current.origin, rawPublicKey(key)),
+      current.origin,
+    );
+    if (v.ok) old = v.checkpoint;
+  }
+  if (!old) {
+    check.fail('the older checkpoint is not a note signed by a bundle key for the same log');
+  } else {
+    const decoded = hashes.map((h) =>
+      typeof h === 'string' ? Buffer.from(h, 'base64') : Buffer.alloc(0),
+    );
+    if (!verifyConsistency(old.size, current.size, decoded, old.rootHash, current.rootHash)) {
+      check.fail(
+        `the log of size ${current.size} is not consistent with the older checkpoint of size ${old.size}`,
+      );
+    }
+  }
+  return check.result(`the log only grew: size ${old?.size} → ${current.size}, consistency proven`);
 }

@@ -107,6 +107,14 @@ describeEngines('anchoring', ({ db }) => {
         after?.root as Buffer,
       ),
     ).toBe(true);
+    // The same, carried in a bundle for a reader who holds the older checkpoint.
+    const bundle = await exportBundle(db().knex, tenant, { sinceCheckpoint: before?.note });
+    const report = verifyBundle(bundle);
+    expect(report.checks.find((c) => c.name === 'consistency')).toMatchObject({ ok: true });
+    expect(report.ok).toBe(true);
+    const forged = structuredClone(bundle);
+    (forged.consistency as { hashes: string[] }).hashes.reverse();
+    expect(verifyBundle(forged).checks.find((c) => c.name === 'consistency')?.ok).toBe(false);
     await expect(
       db()
         .knex('merkle_nodes')

@@ -1,5 +1,5 @@
 /** `warden export`: writes a tenant's evidence bundle to a file. */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError } from 'commander';
 import { WardenError } from '../../errors.js';
 import { exportBundle } from '../../ledger/bundle.js';
@@ -22,8 +22,21 @@ export function exportCommand(io: Io): Command {
     .option('--since <iso>', 'first receipt time (inclusive)', parseInstant)
     .option('--until <iso>', 'last receipt time (exclusive)', parseInstant)
     .requiredOption('--out <file>', 'where to write the bundle (JSON)')
+    .option(
+      '--since-checkpoint <note file>',
+      'an older checkpoint you hold: the bundle adds the proof that the log only grew since',
+    )
     .action(
-      async (opts: { tenant: string; since?: Date; until?: Date; out: string }, cmd: Command) => {
+      async (
+        opts: { tenant: string; since?: Date; until?: Date; out: string; sinceCheckpoint?: string },
+        cmd: Command,
+      ) => {
+        const sinceCheckpoint =
+          opts.sinceCheckpoint === undefined
+            ? undefined
+            : await readFile(opts.sinceCheckpoint, 'utf8').catch(() => {
+                throw new WardenError('invalid', `${opts.sinceCheckpoint} cannot be read.`);
+              });
         const bundle = await withRuntime(cmd, async (rt) => {
           if (!(await getTenant(rt.db.knex, opts.tenant))) {
             throw new WardenError('not_found', `Tenant ${opts.tenant} does not exist.`);
@@ -33,6 +46,7 @@ export function exportCommand(io: Io): Command {
           return exportBundle(rt.db.knex, opts.tenant, {
             since: opts.since,
             until: opts.until,
+            sinceCheckpoint,
             onProgress: (n) => n % 50_000 === 0 && io.err(`  read ${n} receipts…`),
           });
         });
