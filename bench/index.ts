@@ -7,6 +7,7 @@
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { anchoringBenchmark } from './anchoring.js';
 import type { BenchRow } from './benchmark.js';
 import { guardrailsBenchmark } from './guardrails.js';
 import { ingressBenchmark } from './ingress.js';
@@ -17,6 +18,7 @@ import { startupBenchmark } from './startup.js';
 
 const benchmarks = [
   ledgerBenchmark,
+  anchoringBenchmark,
   startupBenchmark,
   ingressBenchmark,
   runtimeBenchmark,

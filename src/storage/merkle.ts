@@ -23,14 +23,15 @@ export async function merkleHashes(
   keys: readonly NodeKey[],
 ): Promise<Buffer[]> {
   if (keys.length === 0) return [];
-  // The keys as one JSON parameter, joined: one bind value however many hashes a proof needs.
+  // The keys as two array parameters, joined. unnest (unlike jsonb_to_recordset) tells the planner
+  // how many keys there are, so it probes the primary key instead of scanning the tenant's log.
   const { rows } = await knex.raw<{
     rows: Array<{ level: number; idx: string | number; hash: Buffer }>;
   }>(
     `select n.level, n.idx, n.hash
-       from jsonb_to_recordset(?::jsonb) as k(level int, idx bigint)
+       from unnest(?::int[], ?::bigint[]) as k(level, idx)
        join merkle_nodes n on n.tenant_id = ? and n.level = k.level and n.idx = k.idx`,
-    [JSON.stringify(keys.map((k) => ({ level: k.level, idx: k.index }))), tenant],
+    [keys.map((k) => k.level), keys.map((k) => k.index), tenant],
   );
   const found = new Map(rows.map((r) => [`${r.level}:${Number(r.idx)}`, Buffer.from(r.hash)]));
   return keys.map((k) => {
