@@ -222,7 +222,13 @@ export function createChatCore(deps: ChatCoreDeps): ChatCore {
         { ...deps, enqueue: (t, id) => deps.queue.enqueue(t, id) },
         tenant,
         ticketId,
-        { decision, actor: identity.actor, via: identity.platform, groups },
+        {
+          decision,
+          actor: identity.actor,
+          via: identity.platform,
+          groups,
+          mayApproveUnlisted: configOf(tenant)?.chat.operators.includes(identity.actor) ?? false,
+        },
       );
       return approvalView(deps.knex, updated);
     },

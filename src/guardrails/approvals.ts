@@ -38,6 +38,12 @@ export interface DecisionRequest {
    * platform: Slack user groups, configured Teams groups). The API passes none.
    */
   groups?: readonly string[];
+  /**
+   * Whether this actor may approve when the playbook names no approvers. The API says yes (the
+   * admin token is the authority); chat says yes only for the tenant's `chat.operators`.
+   * @defaultValue true
+   */
+  mayApproveUnlisted?: boolean;
 }
 
 type Refusal = {
@@ -85,6 +91,12 @@ function refusalOf(
     req.decision === 'reject' && (req.actor === t.initiator || req.via === t.initiator);
   const listed =
     t.approvers.includes(req.actor) || (req.groups ?? []).some((g) => t.approvers.includes(g));
+  if (!stopsOwnRun && t.approvers.length === 0 && req.mayApproveUnlisted === false) {
+    return {
+      reason: 'not_an_approver',
+      message: `Playbook ${t.playbook} names no approvers, so only the tenant's operators may decide from chat; ${req.actor} is not one.`,
+    };
+  }
   if (!stopsOwnRun && t.approvers.length > 0 && !listed) {
     return {
       reason: 'not_an_approver',

@@ -56,6 +56,7 @@ describeEngines('chat: Slack end to end', ({ db }) => {
               '  environment: production\n  approval: { approvers: [slack:U0ALICE, slack:U0OPS, group:oncall] }',
             ),
             hurry: playbook('hurry', '  approval: { approvers: [slack:U0ALICE], expiresIn: 1s }'),
+            unlisted: playbook('unlisted', ''),
           },
         },
         {
@@ -259,5 +260,22 @@ describeEngines('chat: Slack end to end', ({ db }) => {
     expect(probe.calls.length).toBe(before);
     const refused = JSON.parse((await command('kill on', 'U0ALICE')).text);
     expect(refused.text).toMatch(/only the tenant's chat.operators/);
+  });
+
+  it('lets only operators decide from chat when the playbook names no approvers', async () => {
+    const [run] = await g.fire('acme', { alertname: 'unlisted' });
+    await g.idle();
+    const card = await cardOf(run as string);
+    const at = { channel: 'C0OPS', ts: card.ts };
+    await post(clickBody('U0ALICE', acmeTeam, card.ticket, at));
+    await g.idle();
+    expect((await g.receipts('acme', 'approval.refused')).at(-1)).toMatchObject({
+      actor: 'slack:U0ALICE',
+      reason: 'not_an_approver',
+    });
+    expect((await g.run('acme', run as string)).status).toBe('awaiting_approval');
+    await post(clickBody('U0OPS', acmeTeam, card.ticket, at));
+    await g.idle();
+    expect((await g.run('acme', run as string)).status).toBe('succeeded');
   });
 });
