@@ -6,6 +6,7 @@ import * as runs from './0003_runs.js';
 import * as guardrails from './0004_guardrails.js';
 import * as chat from './0005_chat.js';
 import * as anchoring from './0006_anchoring.js';
+import * as logNoTruncate from './0007_log_no_truncate.js';
 
 export const migrations: Record<string, Knex.Migration> = {
   '0001_foundation': foundation,
@@ -14,4 +15,5 @@ export const migrations: Record<string, Knex.Migration> = {
   '0004_guardrails': guardrails,
   '0005_chat': chat,
   '0006_anchoring': anchoring,
+  '0007_log_no_truncate': logNoTruncate,
 };

@@ -121,6 +121,7 @@ describeEngines('anchoring', ({ db }) => {
         .where({ tenant_id: tenant })
         .update({ hash: Buffer.alloc(32) }),
     ).rejects.toThrow(/append-only/);
+    await expect(db().knex.raw('truncate merkle_nodes')).rejects.toThrow(/append-only/);
     await expect(db().knex('checkpoints').where({ tenant_id: tenant }).delete()).rejects.toThrow(
       /append-only/,
     );
