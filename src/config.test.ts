@@ -45,6 +45,23 @@ describe('loadConfig', () => {
     expect(config.configFile).toBe(join(cwd, 'warden.yaml'));
     expect(config.tenants).toEqual([]);
     expect(config.warnings).toEqual([]);
+    expect(config.publicUrl).toBe('http://127.0.0.1:3000');
+    expect(config.logOrigin).toBe('127.0.0.1');
+  });
+
+  it('takes the public URL and the log origin from the environment', () => {
+    const cwd = tempDir('tenants: []\n');
+    const config = loadConfig({
+      env: { WARDEN_PUBLIC_URL: 'https://warden.example.com:8443/', PORT: '9000' },
+      cwd,
+    });
+    expect(config.publicUrl).toBe('https://warden.example.com:8443');
+    expect(config.logOrigin).toBe('warden.example.com');
+    const pinned = loadConfig({ env: { WARDEN_LOG_ORIGIN: 'log.example.com/warden' }, cwd });
+    expect(pinned.logOrigin).toBe('log.example.com/warden');
+    expect(() => loadConfig({ env: { WARDEN_LOG_ORIGIN: 'has space' }, cwd })).toThrow(
+      /WARDEN_LOG_ORIGIN/,
+    );
   });
 
   it('treats empty environment variables as unset', () => {

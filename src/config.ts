@@ -183,7 +183,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     logLevel: e.LOG_LEVEL,
     chromiumPath: e.CHROMIUM_PATH,
     publicUrl,
-    logOrigin: e.WARDEN_LOG_ORIGIN ?? new URL(publicUrl).host,
+    // The host name only: a log must keep its origin when the port changes.
+    logOrigin: e.WARDEN_LOG_ORIGIN ?? new URL(publicUrl).hostname,
     slack: compact({
       signingSecret: secret('SLACK_SIGNING_SECRET', e.SLACK_SIGNING_SECRET),
       botToken: secret('SLACK_BOT_TOKEN', e.SLACK_BOT_TOKEN),
