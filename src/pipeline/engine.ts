@@ -11,17 +11,10 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { TenantConfig } from '../config.js';
-import { buildTicket } from '../guardrails/approval-ticket.js';
-import {
-  type ApprovalGrant,
-  allowAll,
-  type Decision,
-  decisionJson,
-  type Guard,
-} from '../guardrails/decision.js';
+import { type ApprovalGrant, allowAll, decisionJson, type Guard } from '../guardrails/decision.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { JsonValue } from '../ledger/receipt.js';
-import { insertApproval, stepApprovals, type Ticket } from '../storage/approvals.js';
+import { stepApprovals } from '../storage/approvals.js';
 import { getVersion, type PlaybookVersion } from '../storage/playbooks.js';
 import type { RunLock } from '../storage/run-lock.js';
 import { claimStep, getRunRow, getSteps, type RunStatus, type StepRow } from '../storage/runs.js';
@@ -29,6 +22,7 @@ import { rollbackSteps } from './rollback.js';
 import { createRecordWriter, createRunRecorder, type RunRecorder } from './run-recorder.js';
 import { createStepRunner, type StepRunner } from './run-step.js';
 import { digestJson, type StepPlan, simulateRun } from './simulate-run.js';
+import { grantOf, requestApproval } from './step-approval.js';
 import type { StepCatalog } from './step-context.js';
 
 export type { Decision, DecisionOutcome, Guard, GuardInput } from '../guardrails/decision.js';
@@ -223,7 +217,7 @@ export function createEngine(deps: EngineDeps): Engine {
       decision.outcome === 'approval_required' ||
       (decision.outcome === 'deny' && decision.overridable && approval !== undefined)
     ) {
-      return requestApproval(scope, row, p, decision, grant);
+      return requestApproval({ ...scope, catalog, stepId: row.step_id, plan: p, decision, grant });
     }
     if (decision.outcome !== 'allow') {
       await scope.recorder.step(
@@ -296,48 +290,6 @@ export function createEngine(deps: EngineDeps): Engine {
     return 'running' as const;
   }
 
-  /** Opens a ticket for the blocked step; the run waits for humans (or the ticket's expiry). */
-  async function requestApproval(
-    scope: RunScope,
-    row: StepRow,
-    p: StepPlan,
-    decision: Decision,
-    grant: ApprovalGrant | undefined,
-  ) {
-    const ticket = buildTicket({
-      granted: grant?.approvals ?? 0,
-      tenant: scope.tenant,
-      runId: scope.runId,
-      version: scope.version,
-      plan: p,
-      decision,
-      context: scope.context,
-      initiator: scope.initiator,
-      catalog,
-    });
-    return scope.recorder.awaitApproval(
-      row.step_id,
-      { decision: decisionJson(decision) },
-      {
-        kind: 'approval.requested',
-        data: {
-          approval: ticket.id,
-          playbook: scope.recorder.ref,
-          step: row.step_id,
-          uses: p.uses,
-          inputDigest: p.inputDigest,
-          decision: decisionJson(decision),
-          approvers: ticket.approvers,
-          minApprovals: ticket.minApprovals,
-          initiator: ticket.initiator,
-          expiresAt: ticket.expiresAt,
-          rollback: ticket.rollback,
-        },
-      },
-      (trx, receipt) => insertApproval(trx, { ...ticket, requestReceiptId: receipt.payload.id }),
-    );
-  }
-
   return {
     async process(tenant, runId) {
       const release = await deps.runLock.tryAcquire(runId);
@@ -403,21 +355,4 @@ export function createEngine(deps: EngineDeps): Engine {
     }
     return scope.recorder.finish('succeeded');
   }
-}
-
-/**
- * What the step's approved tickets (for this very input) let through together: a budget ticket and
- * then a policy ticket for the same step both count, so neither asks again for what the other
- * granted. Approvals are distinct people across the tickets.
- */
-function grantOf(tickets: readonly Ticket[], inputDigest: string): ApprovalGrant | undefined {
-  const approved = tickets.filter((t) => t.status === 'approved' && t.inputDigest === inputDigest);
-  if (approved.length === 0) return undefined;
-  const votes = approved.flatMap((t) => t.votes.filter((v) => v.decision === 'approve'));
-  return {
-    ticket: (approved[0] as Ticket).id,
-    approvals: new Set(votes.map((v) => v.actor)).size,
-    overrides: [...new Set(approved.filter((t) => t.outcome === 'deny').flatMap((t) => t.reasons))],
-    receipts: votes.map((v) => v.receiptId),
-  };
 }

@@ -7,7 +7,7 @@
  * replies in the thread. Slash commands answer with plans and steer playbooks.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { checkBlockKit } from '../../src/chat/slack/blocks.js';
+import { checkBlockKit } from '../../src/chat/slack/block-kit-check.js';
 import { createProbe } from '../fakes/probe-plugin.js';
 import { type FakeSlackApi, signSlack, startFakeSlackApi } from '../fakes/slack-api.js';
 import { describeEngines } from '../helpers/database.js';

@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module';
 import { teamsCardMaxChars } from '../../src/chat/teams/cards.js';
 
-export { checkBlockKit } from '../../src/chat/slack/blocks.js';
+export { checkBlockKit } from '../../src/chat/slack/block-kit-check.js';
 
 // adaptivecards' ESM entry fails in Node (extension-less imports); its UMD bundle loads without a DOM.
 const AC = createRequire(import.meta.url)(

@@ -8,7 +8,7 @@ import pino from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ChatCore, CommandAnswer } from '../../src/chat/core-port.js';
 import type { ChatIdentity, Platform } from '../../src/chat/port.js';
-import { checkBlockKit } from '../../src/chat/slack/blocks.js';
+import { checkBlockKit } from '../../src/chat/slack/block-kit-check.js';
 import { createSlackApp, type SlackApp } from '../../src/chat/slack/slack-app.js';
 import type { ApprovalCardView, RunSummaryView } from '../../src/chat/views.js';
 import { WardenError } from '../../src/errors.js';

@@ -16,13 +16,12 @@ import {
   sampleRunSummary,
   sampleSimulation,
 } from '../../../test/fakes/chat-views.js';
+import { blockKitLimits, checkBlockKit } from './block-kit-check.js';
 import {
   APPROVE_ACTION_ID,
   approvalMessage,
   approvalsListMessage,
   type Block,
-  blockKitLimits,
-  checkBlockKit,
   noticeMessage,
   REJECT_ACTION_ID,
   receiptMessage,
