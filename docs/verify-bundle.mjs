@@ -21,6 +21,10 @@
  *               bundle key for the same log, and the log only grew from it (RFC 9162 consistency proof)
  *   inclusion   each proof leads from its receipt's Merkle leaf to the checkpoint's root (RFC 9162),
  *               and every receipt the checkpoint covers has one
+ *   disclosures each disclosed private field — base64url of the JSON array [salt, name, value], as in
+ *               SD-JWT (RFC 9901 §4.2) — hashes (SHA-256 of its ASCII text, base64url) to a digest in
+ *               the `_sd` list its signed receipt commits to, is not also in the payload, and is
+ *               disclosed once
  *
  * Prints one line per check (✓ or ✗ and its first failure). Exit code: 0 every check passed, 1 a
  * check failed (or the file cannot be read as JSON), 2 usage error.
@@ -267,6 +271,14 @@ function label(r, i) {
 
 /** Runs every check over a parsed bundle; returns [{ name, ok, detail }]. */
 function verifyBundle(bundle) {
+  const committed = new Map(); // receipt id → { sd: Set of digests, payload, name }
+  const results = verifyChainAndLog(bundle, committed);
+  if (results[0].ok) results.push(disclosureCheck(bundle, committed));
+  return results;
+}
+
+/** The checks from `format` to `inclusion`; fills `committed` with each signed receipt's `_sd`. */
+function verifyChainAndLog(bundle, committed) {
   const format = check('format');
   if (!isObj(bundle)) {
     format.fail('the bundle is not a JSON object');
@@ -339,7 +351,11 @@ function verifyBundle(bundle) {
       digests.fail(`${name}: payload cannot be canonicalised`);
     }
     if (bytes) {
-      if (typeof p.id === 'string') leaves.set(p.id, { leaf: leafHash(bytes), seq: p.seq, name });
+      if (typeof p.id === 'string') {
+        leaves.set(p.id, { leaf: leafHash(bytes), seq: p.seq, name });
+        const sd = Array.isArray(p._sd) ? p._sd.filter((d) => typeof d === 'string') : [];
+        committed.set(p.id, { sd: new Set(sd), payload: p, name });
+      }
       const actual = `sha256:${sha256(bytes).toString('hex')}`;
       if (actual !== r.digest)
         digests.fail(`${name}: payload hashes to ${actual}, the receipt says ${r.digest}`);
@@ -474,6 +490,64 @@ function consistencyCheck(consistency, current, keys) {
   return grew.result(`the log only grew: size ${old?.size} → ${current.size}, consistency proven`);
 }
 
+/**
+ * `disclosures`: SD-JWT-style Disclosures of private receipt fields. The receipt's signed payload lists
+ * the SHA-256 (base64url) of each Disclosure string in `_sd`; a Disclosure is base64url of the JSON
+ * array [salt, name, value].
+ */
+function disclosureCheck(bundle, committed) {
+  const disclosed = check('disclosures');
+  const list = bundle.disclosures === undefined ? [] : bundle.disclosures;
+  if (!Array.isArray(list)) {
+    disclosed.fail('disclosures is not an array');
+    return disclosed.result('');
+  }
+  let hidden = 0;
+  for (const c of committed.values()) hidden += c.sd.size;
+  const seen = new Set();
+  for (const [i, e] of list.entries()) {
+    const target =
+      isObj(e) && typeof e.receiptId === 'string' ? committed.get(e.receiptId) : undefined;
+    if (!target || typeof e.disclosure !== 'string') {
+      disclosed.fail(`disclosure #${i + 1} names no receipt of the bundle or has no disclosure`);
+      continue;
+    }
+    const claim = decodeDisclosure(e.disclosure);
+    const key = `${e.receiptId}\n${claim.name}`;
+    if (claim.problem) disclosed.fail(`${target.name}: disclosure #${i + 1} is ${claim.problem}`);
+    else if (!target.sd.has(createHash('sha256').update(e.disclosure, 'ascii').digest('base64url')))
+      disclosed.fail(
+        `${target.name}: the disclosure of "${claim.name}" does not match any digest the receipt commits to`,
+      );
+    else if (claim.name in target.payload)
+      disclosed.fail(`${target.name}: "${claim.name}" is disclosed but also in the signed payload`);
+    else if (seen.has(key)) disclosed.fail(`${target.name}: "${claim.name}" is disclosed twice`);
+    else seen.add(key);
+  }
+  return disclosed.result(
+    `${seen.size} disclosed field(s) match their receipts' digests; ${hidden - seen.size} private field(s) stay hidden`,
+  );
+}
+
+/** A Disclosure's claim: { name, value } or { problem }. */
+function decodeDisclosure(text) {
+  if (!/^[A-Za-z0-9_-]+$/.test(text)) return { problem: 'not base64url' };
+  let array;
+  try {
+    array = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+  } catch {
+    return { problem: 'not base64url of JSON' };
+  }
+  if (!Array.isArray(array) || array.length !== 3)
+    return { problem: 'not a JSON array of [salt, name, value]' };
+  const [salt, name, value] = array;
+  if (typeof salt !== 'string' || salt.length < 16)
+    return { problem: 'its salt is not a string of at least 16 characters' };
+  if (typeof name !== 'string' || ['_sd', '_sd_alg', '...'].includes(name))
+    return { problem: 'its claim name is missing or reserved' };
+  return { name, value };
+}
+
 /** Proof hashes, decoded as `warden verify` does (Node's base64 decoder, which skips stray characters). */
 const decodeHashes = (hashes) =>
   (Array.isArray(hashes) ? hashes : []).map((h) =>
@@ -503,7 +577,7 @@ function main(args) {
   }
   const results = verifyBundle(bundle);
   console.log(`Verifying ${file}`);
-  for (const r of results) console.log(`  ${r.ok ? '✓' : '✗'} ${r.name.padEnd(10)} ${r.detail}`);
+  for (const r of results) console.log(`  ${r.ok ? '✓' : '✗'} ${r.name.padEnd(11)} ${r.detail}`);
   const ok = results.every((r) => r.ok);
   console.log(ok ? 'OK: every check passed.' : 'FAILED: the bundle does not verify.');
   return ok ? 0 : 1;

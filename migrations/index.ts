@@ -7,6 +7,8 @@ import * as guardrails from './0004_guardrails.js';
 import * as chat from './0005_chat.js';
 import * as anchoring from './0006_anchoring.js';
 import * as logNoTruncate from './0007_log_no_truncate.js';
+import * as disclosures from './0008_disclosures.js';
+import * as reports from './0009_reports.js';
 
 export const migrations: Record<string, Knex.Migration> = {
   '0001_foundation': foundation,
@@ -16,4 +18,6 @@ export const migrations: Record<string, Knex.Migration> = {
   '0005_chat': chat,
   '0006_anchoring': anchoring,
   '0007_log_no_truncate': logNoTruncate,
+  '0008_disclosures': disclosures,
+  '0009_reports': reports,
 };

@@ -36,6 +36,8 @@ export const BundleSchema = z
       }),
     ),
     checkpoint: z.string().nullable(),
+    consistency: z.object({ checkpoint: z.string(), hashes: z.array(z.string()) }).optional(),
+    disclosures: z.array(z.object({ receiptId: z.string(), disclosure: z.string() })),
   })
   .openapi('EvidenceBundle');
 

@@ -143,13 +143,8 @@ export async function decideApproval(
         {
           kind: 'approval.refused',
           ...(ticket ? { run: ticket.runId } : {}),
-          data: {
-            approval: id,
-            actor: req.actor,
-            via: req.via,
-            decision: req.decision,
-            reason: refusal.reason,
-          },
+          data: { approval: id, via: req.via, decision: req.decision, reason: refusal.reason },
+          private: { actor: req.actor },
         },
       ]);
       const expired = ticket && refusal.reason === 'expired' && ticket.status === 'pending';
@@ -170,14 +165,14 @@ export async function decideApproval(
           step: t.stepId,
           playbook: t.playbook,
           inputDigest: t.inputDigest,
-          actor: req.actor,
           via: req.via,
           decision: req.decision,
-          comment: req.comment ?? null,
           approvals,
           minApprovals: t.minApprovals,
           outcome: settles ?? 'pending',
         },
+        // The approver's chat identity and comment are personal data: committed, disclosed on export.
+        private: { actor: req.actor, comment: req.comment ?? null },
       },
     ]);
     await insertVote(trx, {

@@ -1,10 +1,12 @@
 /** Evidence bundle: the offline-verifiable export of a tenant's receipts (`warden-evidence/v1`). */
 import type { Knex } from 'knex';
 import { WardenError } from '../errors.js';
+import { disclosuresBetween } from '../storage/disclosures.js';
 import { getCheckpoint, type StoredCheckpoint } from '../storage/merkle.js';
 import { listReceipts, signingKeysOf } from '../storage/receipts.js';
 import { hashesOf, inclusionProofs } from './anchor.js';
 import { parseCheckpoint } from './checkpoint.js';
+import type { DisclosurePolicy } from './disclosure.js';
 import { consistencyProof } from './merkle.js';
 import type { Receipt } from './receipt.js';
 
@@ -41,6 +43,16 @@ export interface EvidenceBundle {
    * consistency proof from it to `checkpoint` — the log only grew in between.
    */
   consistency?: { checkpoint: string; hashes: string[] };
+  /**
+   * The Disclosures (SD-JWT style, `[salt, name, value]` base64url) of private receipt fields this
+   * bundle's reader may see; every other private field stays a digest in its receipt's `_sd`.
+   */
+  disclosures: BundleDisclosure[];
+}
+
+export interface BundleDisclosure {
+  receiptId: string;
+  disclosure: string;
 }
 
 export interface ExportOptions {
@@ -50,6 +62,8 @@ export interface ExportOptions {
   onProgress?: (count: number) => void;
   /** A checkpoint note the reader holds: the bundle proves the log grew consistently from it. */
   sinceCheckpoint?: string | undefined;
+  /** Which private fields the bundle discloses. @defaultValue 'none' */
+  disclose?: DisclosurePolicy;
 }
 
 const page = 5000;
@@ -113,6 +127,18 @@ export async function exportBundle(
       });
     }
   }
+  const disclose = options.disclose ?? 'none';
+  const last = receipts.at(-1)?.payload.seq;
+  const disclosures =
+    disclose === 'none' || first === undefined || last === undefined
+      ? []
+      : await disclosuresBetween(
+          knex,
+          tenant,
+          first,
+          last,
+          disclose === 'all' ? undefined : disclose,
+        );
   let consistency: EvidenceBundle['consistency'];
   if (options.sinceCheckpoint !== undefined) {
     consistency = await consistencyFrom(knex, tenant, options.sinceCheckpoint, checkpoint);
@@ -127,6 +153,7 @@ export async function exportBundle(
     proofs,
     checkpoint: checkpoint?.note ?? null,
     ...(consistency ? { consistency } : {}),
+    disclosures: disclosures.map((d) => ({ receiptId: d.receipt_id, disclosure: d.disclosure })),
   };
 }
 

@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { toWardenError, WardenError } from '../errors.js';
+import { type DisclosureRow, insertDisclosures } from '../storage/disclosures.js';
 import {
   type ChainHead,
   insertReceipts,
@@ -66,6 +67,7 @@ interface Sealed {
   head: ChainHead;
   receipts: Receipt[];
   rows: ReceiptRow[];
+  disclosures: DisclosureRow[];
 }
 
 /** Receipts prepared, then handed to the signer, at a time (the worker signer takes >= 64). */
@@ -148,7 +150,17 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
         sig: receipt.signature.sig,
       };
     });
-    return { base, head, receipts, rows };
+    const disclosures = prepared.flatMap((p) =>
+      p.disclosures.map(
+        (d): DisclosureRow => ({
+          receipt_id: p.payload.id,
+          seq: p.payload.seq,
+          name: d.name,
+          disclosure: d.disclosure,
+        }),
+      ),
+    );
+    return { base, head, receipts, rows, disclosures };
   }
 
   async function write(
@@ -162,6 +174,7 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
       const fresh = ahead && sameHead(ahead.base, head);
       const sealed = fresh ? ahead : await seal(tenant, drafts, head);
       await insertReceipts(trx, tenant, sealed.rows);
+      await insertDisclosures(trx, tenant, sealed.disclosures);
       return { ...sealed, resealed: !fresh };
     } catch (err) {
       throw explain(err, tenant);

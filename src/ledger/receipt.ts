@@ -1,6 +1,7 @@
 /** Receipt: the signed, chained record of one decision or event (format in CONTRACT.md). */
 import { createHash } from 'node:crypto';
 import { canonicalBytes } from './canonical-json.js';
+import { commitFields, type Disclosure, sdAlg, sdAlgField, sdField } from './disclosure.js';
 import type { Signer } from './ed25519.js';
 
 export type JsonValue =
@@ -32,11 +33,15 @@ export const receiptKinds = [
   'approval.expired',
   'playbook.disabled',
   'playbook.enabled',
+  'report.generated',
+  'report.accessed',
+  'delivery.attempted',
+  'delivery.finished',
 ] as const;
 export type ReceiptKind = (typeof receiptKinds)[number];
 
 /** Fields the ledger owns; a draft cannot set them. */
-const reserved = new Set(['v', 'id', 'tenant', 'seq', 'kind', 'at', 'prev']);
+const reserved = new Set(['v', 'id', 'tenant', 'seq', 'kind', 'at', 'prev', sdField, sdAlgField]);
 
 export interface ReceiptPayload {
   v: 1;
@@ -62,6 +67,12 @@ export interface ReceiptDraft {
   /** The run this receipt belongs to, if any (indexed for `/receipts?run=`). */
   run?: string;
   data?: Record<string, JsonValue>;
+  /**
+   * Sensitive fields (step inputs and outputs, chat identities, alert annotations): the payload
+   * commits to them as salted digests (`_sd`, see disclosure.ts); their Disclosures are stored beside
+   * the receipt and exported only to readers who may see them.
+   */
+  private?: Record<string, JsonValue>;
 }
 
 export function digestOf(bytes: Uint8Array): string {
@@ -69,10 +80,14 @@ export function digestOf(bytes: Uint8Array): string {
 }
 
 export function assertDraft(draft: ReceiptDraft): void {
-  for (const key of Object.keys(draft.data ?? {})) {
+  const data = draft.data ?? {};
+  for (const key of [...Object.keys(data), ...Object.keys(draft.private ?? {})]) {
     if (reserved.has(key) || key === 'run') {
       throw new TypeError(`receipt field "${key}" is set by the ledger, not by the caller`);
     }
+  }
+  for (const key of Object.keys(draft.private ?? {})) {
+    if (key in data) throw new TypeError(`receipt field "${key}" is both public and private`);
   }
 }
 
@@ -81,6 +96,8 @@ export interface PreparedReceipt {
   payload: ReceiptPayload;
   bytes: Buffer;
   digest: string;
+  /** The Disclosures of the draft's private fields (empty when it has none). */
+  disclosures: Disclosure[];
 }
 
 /** Builds the payload, canonicalises it once and digests those bytes; the chain needs no signature. */
@@ -89,9 +106,13 @@ export function prepareReceipt(
   draft: ReceiptDraft,
   meta: { id: string; at: string },
 ): PreparedReceipt {
+  const committed = draft.private ? commitFields(draft.private) : undefined;
   const payload: ReceiptPayload = {
     ...draft.data,
     ...(draft.run === undefined ? {} : { run: draft.run }),
+    ...(committed && committed.digests.length > 0
+      ? { [sdField]: committed.digests, [sdAlgField]: sdAlg }
+      : {}),
     v: 1,
     id: meta.id,
     tenant: head.tenant,
@@ -101,7 +122,7 @@ export function prepareReceipt(
     prev: head.prev,
   };
   const bytes = canonicalBytes(payload);
-  return { payload, bytes, digest: digestOf(bytes) };
+  return { payload, bytes, digest: digestOf(bytes), disclosures: committed?.disclosures ?? [] };
 }
 
 export function signedReceipt(prepared: PreparedReceipt, keyId: string, sig: string): Receipt {
@@ -118,8 +139,8 @@ export function sealReceipt(
   draft: ReceiptDraft,
   meta: { id: string; at: string },
   signer: Signer,
-): { receipt: Receipt; body: string } {
+): { receipt: Receipt; body: string; disclosures: Disclosure[] } {
   const prepared = prepareReceipt(head, draft, meta);
   const receipt = signedReceipt(prepared, signer.keyId, signer.sign(prepared.bytes));
-  return { receipt, body: prepared.bytes.toString('utf8') };
+  return { receipt, body: prepared.bytes.toString('utf8'), disclosures: prepared.disclosures };
 }

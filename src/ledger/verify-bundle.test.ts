@@ -62,6 +62,7 @@ describe('verifyBundle', () => {
       'chain',
       'checkpoint',
       'inclusion',
+      'disclosures',
     ]);
     expect(detail(report, 'sequence')).toBe('no receipts');
   });
@@ -213,5 +214,86 @@ describe('verifyBundle', () => {
       [20_000, 20_001],
       [20_001, 20_001],
     ]);
+  });
+});
+
+describe('verifyBundle: selective disclosure', () => {
+  /** One approval receipt whose actor and comment are private, and its two Disclosures. */
+  function approval() {
+    const { receipt, disclosures } = sealReceipt(
+      { tenant: 'acme', seq: 1, prev: null },
+      {
+        kind: 'approval.decided',
+        data: { approval: 'a-1', decision: 'approve' },
+        private: { actor: 'slack:U012AB3CD', comment: 'looks safe' },
+      },
+      { id: 'r-1', at },
+      signer,
+    );
+    const entries = disclosures.map((d) => ({ receiptId: 'r-1', disclosure: d.disclosure }));
+    return { receipt, entries };
+  }
+  const withDisclosures = (receipts: unknown[], disclosures: unknown) => ({
+    ...bundleOf(receipts),
+    disclosures,
+  });
+
+  it('accepts disclosures whose digests the signed receipt commits to', () => {
+    const { receipt, entries } = approval();
+    expect(receipt.payload._sd).toHaveLength(2);
+    expect(receipt.payload).not.toHaveProperty('actor');
+    const report = verifyBundle(withDisclosures([receipt], entries));
+    expect(failed(report)).toEqual([]);
+    expect(detail(report, 'disclosures')).toBe(
+      "2 disclosed field(s) match their receipts' digests; 0 private field(s) stay hidden",
+    );
+  });
+
+  it('counts the fields a bundle keeps hidden', () => {
+    const { receipt, entries } = approval();
+    const report = verifyBundle(withDisclosures([receipt], entries.slice(0, 1)));
+    expect(report.ok).toBe(true);
+    expect(detail(report, 'disclosures')).toContain('1 private field(s) stay hidden');
+  });
+
+  it('fails a disclosure altered by one character', () => {
+    const { receipt, entries } = approval();
+    const first = entries[0] as { receiptId: string; disclosure: string };
+    const d = first.disclosure;
+    const flipped = `${d.slice(0, 10)}${d[10] === 'A' ? 'B' : 'A'}${d.slice(11)}`;
+    const report = verifyBundle(withDisclosures([receipt], [{ ...first, disclosure: flipped }]));
+    expect(failed(report)).toEqual(['disclosures']);
+  });
+
+  it('fails a disclosure of a different value under a fresh salt', () => {
+    const { receipt } = approval();
+    const forged = Buffer.from(
+      JSON.stringify(['c2FsdHNhbHRzYWx0c2FsdA', 'actor', 'slack:UATTACKER']),
+    ).toString('base64url');
+    const report = verifyBundle(
+      withDisclosures([receipt], [{ receiptId: 'r-1', disclosure: forged }]),
+    );
+    expect(detail(report, 'disclosures')).toContain(
+      'the disclosure of "actor" does not match any digest the receipt commits to',
+    );
+  });
+
+  it('fails a disclosure attached to another receipt, a repeated one and a malformed one', () => {
+    const { receipt, entries } = approval();
+    const first = entries[0] as { receiptId: string; disclosure: string };
+    expect(
+      failed(verifyBundle(withDisclosures([receipt], [{ ...first, receiptId: 'r-9' }]))),
+    ).toEqual(['disclosures']);
+    expect(
+      detail(verifyBundle(withDisclosures([receipt], [first, first])), 'disclosures'),
+    ).toContain('disclosed twice');
+    const notArray = Buffer.from('{"a":1}').toString('base64url');
+    expect(
+      detail(
+        verifyBundle(withDisclosures([receipt], [{ receiptId: 'r-1', disclosure: notArray }])),
+        'disclosures',
+      ),
+    ).toContain('not a JSON array of [salt, name, value]');
+    expect(failed(verifyBundle(withDisclosures([receipt], 'nope')))).toEqual(['disclosures']);
   });
 });

@@ -7,6 +7,7 @@ import type { KeyObject } from 'node:crypto';
 import { bundleFormat } from './bundle.js';
 import { canonicalBytes } from './canonical-json.js';
 import { verifyCheckpoint } from './checkpoint.js';
+import { decodeDisclosure, disclosureDigest, sdField } from './disclosure.js';
 import { keyIdOf, publicKeyFromPem, rawPublicKey, verifyEd25519 } from './ed25519.js';
 import { leafHash, verifyConsistency, verifyInclusion } from './merkle.js';
 import { digestOf } from './receipt.js';
@@ -121,6 +122,8 @@ export function verifyBundle(bundle: unknown, options: VerifyOptions = {}): Veri
   const ids = new Set<string>();
   /** Leaf hash and seq of each well-formed receipt, by id (for the inclusion proofs). */
   const leaves = new Map<string, { leaf: Buffer; seq: number; name: string }>();
+  /** The committed digests (`_sd`) and public field names of each receipt, by id. */
+  const committed = new Map<string, Committed>();
   let prevSeq: number | undefined;
   let prevDigest: string | undefined;
   let firstSeq: number | undefined;
@@ -153,7 +156,15 @@ export function verifyBundle(bundle: unknown, options: VerifyOptions = {}): Veri
       digests.fail(`${name}: payload cannot be canonicalised`);
     }
     if (bytes) {
-      if (typeof p.id === 'string') leaves.set(p.id, { leaf: leafHash(bytes), seq: p.seq, name });
+      if (typeof p.id === 'string') {
+        leaves.set(p.id, { leaf: leafHash(bytes), seq: p.seq, name });
+        const sd = Array.isArray(p[sdField]) ? (p[sdField] as unknown[]) : [];
+        committed.set(p.id, {
+          sd: new Set(sd.filter((d) => typeof d === 'string')),
+          payload: p,
+          name,
+        });
+      }
       const actual = digestOf(bytes);
       if (actual !== r.digest)
         digests.fail(`${name}: payload hashes to ${actual}, the receipt says ${r.digest}`);
@@ -203,6 +214,7 @@ export function verifyBundle(bundle: unknown, options: VerifyOptions = {}): Veri
     ),
   );
   checks.push(...anchorChecks(bundle, tenant, keys, leaves));
+  checks.push(disclosureCheck(bundle, committed));
   return { ok: checks.every((c) => c.ok), checks };
 }
 
@@ -336,4 +348,52 @@ function consistencyCheck(
     }
   }
   return check.result(`the log only grew: size ${old?.size} → ${current.size}, consistency proven`);
+}
+
+interface Committed {
+  sd: ReadonlySet<string>;
+  payload: Obj;
+  name: string;
+}
+
+/**
+ * Each Disclosure the bundle carries: a well-formed `[salt, name, value]`, its digest among the
+ * committed `_sd` digests of the signed receipt it names, a name the payload does not also show, and
+ * disclosed once.
+ */
+function disclosureCheck(bundle: Obj, committed: ReadonlyMap<string, Committed>): CheckResult {
+  const check = new Check('disclosures');
+  const list = bundle.disclosures === undefined ? [] : bundle.disclosures;
+  if (!Array.isArray(list)) {
+    check.fail('disclosures is not an array');
+    return check.result('');
+  }
+  let hidden = 0;
+  for (const c of committed.values()) hidden += c.sd.size;
+  const seen = new Set<string>();
+  for (const [i, entry] of list.entries()) {
+    const e = isObj(entry) ? entry : {};
+    const target = typeof e.receiptId === 'string' ? committed.get(e.receiptId) : undefined;
+    if (!target || typeof e.disclosure !== 'string') {
+      check.fail(`disclosure #${i + 1} names no receipt of the bundle or has no disclosure`);
+      continue;
+    }
+    const decoded = decodeDisclosure(e.disclosure);
+    if (!decoded.ok) {
+      check.fail(`${target.name}: disclosure #${i + 1} is ${decoded.problem}`);
+    } else if (!target.sd.has(disclosureDigest(e.disclosure))) {
+      check.fail(
+        `${target.name}: the disclosure of "${decoded.name}" does not match any digest the receipt commits to`,
+      );
+    } else if (decoded.name in target.payload) {
+      check.fail(`${target.name}: "${decoded.name}" is disclosed but also in the signed payload`);
+    } else if (seen.has(`${e.receiptId}\n${decoded.name}`)) {
+      check.fail(`${target.name}: "${decoded.name}" is disclosed twice`);
+    } else {
+      seen.add(`${e.receiptId}\n${decoded.name}`);
+    }
+  }
+  return check.result(
+    `${seen.size} disclosed field(s) match their receipts' digests; ${hidden - seen.size} private field(s) stay hidden`,
+  );
 }

@@ -283,6 +283,9 @@ export function createEngine(deps: EngineDeps): Engine {
           risk: p.risk,
           error,
         },
+        // What the step was given and returned stays private: the receipt commits to it (salted
+        // digests) and an export discloses it only to readers who may see it.
+        private: { input: asJson(p.input), ...(error ? {} : { output }) },
       },
     );
     if (error) return fail('failed', `step ${row.step_id} failed: ${error}`);
@@ -356,3 +359,7 @@ export function createEngine(deps: EngineDeps): Engine {
     return scope.recorder.finish('succeeded');
   }
 }
+
+/** A validated step input as plain JSON (zod output may hold undefined fields). */
+const asJson = (value: unknown): JsonValue =>
+  JSON.parse(JSON.stringify(value ?? null)) as JsonValue;

@@ -168,6 +168,8 @@ function receiptDraft(e: Stored): ReceiptDraft {
       receivedAt: e.receivedAt,
       delivery: e.delivery,
     },
+    // Annotations are free text (summaries, descriptions, runbook links) that may name customers.
+    ...(Object.keys(e.annotations).length > 0 ? { private: { annotations: e.annotations } } : {}),
   };
 }
 

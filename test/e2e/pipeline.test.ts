@@ -244,6 +244,56 @@ describeEngines('playbook runtime', ({ db }) => {
     expect(verifyBundle(bundle).ok).toBe(true);
   });
 
+  it("commits each step's input and output privately; an export discloses them only when asked", async () => {
+    const [runId] = await fire('ReceiptLag', '8', 'fp-private');
+    const step = await db()
+      .knex('receipts')
+      .where({ tenant_id: tenant, run_id: runId, kind: 'step.executed' })
+      .orderBy('seq')
+      .first();
+    const payload = JSON.parse(step.body) as Record<string, unknown>;
+    expect(payload).not.toHaveProperty('input');
+    expect(payload).not.toHaveProperty('output');
+    expect(payload._sd).toHaveLength(2);
+    const exported = async (disclose?: string) => {
+      const query = disclose === undefined ? '' : `?disclose=${disclose}`;
+      const res = await app.request(`/api/v1/export${query}`, {
+        headers: { authorization: `Bearer ${readToken}` },
+      });
+      expect(res.status).toBe(200);
+      return (await res.json()) as Awaited<ReturnType<typeof exportBundle>>;
+    };
+    const hidden = await exported();
+    expect(hidden.disclosures).toEqual([]);
+    expect(verifyBundle(hidden).ok).toBe(true);
+
+    const shown = await exported('input');
+    const mine = shown.disclosures.filter((d) => d.receiptId === step.id);
+    expect(mine).toHaveLength(1);
+    const [, name, value] = JSON.parse(
+      Buffer.from(mine[0]?.disclosure as string, 'base64url').toString('utf8'),
+    ) as [string, string, Record<string, unknown>];
+    expect(name).toBe('input');
+    expect(value).toMatchObject({ method: 'POST', body: { shard: '8' } });
+    expect(shown.disclosures.every((d) => d.disclosure.length > 0)).toBe(true);
+    const report = verifyBundle(shown);
+    expect(report.ok).toBe(true);
+    expect(report.checks.find((c) => c.name === 'disclosures')?.detail).toMatch(
+      /^\d+ disclosed field\(s\) match/,
+    );
+
+    // Erasure: a Disclosure can be deleted; the receipt keeps its digest and still verifies.
+    await db().knex('receipt_disclosures').where({ tenant_id: tenant, receipt_id: step.id }).del();
+    const erased = await exported('all');
+    expect(erased.disclosures.some((d) => d.receiptId === step.id)).toBe(false);
+    expect(verifyBundle(erased).ok).toBe(true);
+
+    const bad = await app.request('/api/v1/export?disclose=input;drop', {
+      headers: { authorization: `Bearer ${readToken}` },
+    });
+    expect(bad.status).toBe(422);
+  });
+
   it('lists runs newest first, each as its single view shows it', async () => {
     const headers = { authorization: `Bearer ${readToken}` };
     const list = (await (await app.request('/api/v1/runs?limit=3', { headers })).json()) as {

@@ -11,6 +11,7 @@ import pino from 'pino';
 import { openChat } from '../../src/chat/chat.js';
 import type { TenantConfig } from '../../src/config.js';
 import { openGuardrails } from '../../src/guardrails/guardrails.js';
+import { revealFields } from '../../src/ledger/disclosure.js';
 import type { Ledger } from '../../src/ledger/ledger.js';
 import type { ReceiptPayload } from '../../src/ledger/receipt.js';
 import { createEngine, type Engine } from '../../src/pipeline/engine.js';
@@ -215,15 +216,22 @@ export async function startGuarded(opts: {
     return { status: row?.status as RunStatus, error: row?.error ?? null, steps };
   }
 
+  /** The tenant's receipt payloads in order, private fields revealed from their Disclosures. */
   async function receipts(tenant: string, kind?: string): Promise<ReceiptPayload[]> {
-    const rows: Array<{ body: string }> = await knex('receipts')
+    const rows: Array<{ body: string; seq: string | number }> = await knex('receipts')
       .where({ tenant_id: tenant })
       .modify((q) => {
         if (kind) q.where('kind', kind);
       })
       .orderBy('seq')
-      .select('body');
-    return rows.map((r) => JSON.parse(r.body) as ReceiptPayload);
+      .select('body', 'seq');
+    const disclosures = new Map<number, string[]>();
+    for (const d of await knex('receipt_disclosures').where({ tenant_id: tenant })) {
+      disclosures.set(Number(d.seq), [...(disclosures.get(Number(d.seq)) ?? []), d.disclosure]);
+    }
+    return rows.map((r) =>
+      revealFields(JSON.parse(r.body) as ReceiptPayload, disclosures.get(Number(r.seq)) ?? []),
+    );
   }
 
   return {

@@ -141,7 +141,7 @@ describe('warden export and verify', { timeout: 120_000 }, () => {
     const verified = await cli('verify', file);
     expect(verified.code).toBe(0);
     expect(verified.out.at(-1)).toBe('OK: every check passed.');
-    expect(verified.out.filter((l) => l.includes('✓'))).toHaveLength(10);
+    expect(verified.out.filter((l) => l.includes('✓'))).toHaveLength(11); // disclosures too
   });
 
   it('anchors an Enterprise tenant before export: every receipt is proven in a signed checkpoint', async () => {

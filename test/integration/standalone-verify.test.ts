@@ -153,6 +153,21 @@ const tamperings: Record<string, { check: string; tamper: (b: Bundle) => void }>
       b.receipts.splice(6, 1);
     },
   },
+  'one flipped byte in a disclosure': {
+    check: 'disclosures',
+    tamper: (b) => {
+      const d = b.disclosures[3] as EvidenceBundle['disclosures'][number];
+      d.disclosure = flipChar(d.disclosure, 12);
+    },
+  },
+  'a disclosure moved to another receipt': {
+    check: 'disclosures',
+    tamper: (b) => {
+      const [d3, d4] = [b.disclosures[3], b.disclosures[4]] as EvidenceBundle['disclosures'];
+      if (!d3 || !d4 || d3.receiptId === d4.receiptId) throw new Error('expected two receipts');
+      d3.receiptId = d4.receiptId;
+    },
+  },
   'one flipped byte in a key id': {
     check: 'keys',
     tamper: (b) => {
@@ -191,7 +206,12 @@ describe('docs/verify-bundle.mjs (bundle verification without Warden)', () => {
     );
     await createTenant(deps, { id: 'globex', tier: 'pro' }, 'test');
     for (let i = 0; i < 12; i++) {
-      await ledger.append('acme', { kind: 'trigger.received', data: { ...awkward, i } });
+      await ledger.append('acme', {
+        kind: 'trigger.received',
+        data: { ...awkward, i },
+        // Private fields: committed as salted digests, disclosed by the export below.
+        private: { annotations: { summary: `Disk full on ${awkward.note}`, n: i } },
+      });
       await ledger.append('globex', { kind: 'trigger.received', data: { ...awkward, i } });
     }
     await createAnchoring({
@@ -207,7 +227,10 @@ describe('docs/verify-bundle.mjs (bundle verification without Warden)', () => {
     await ledger.append('acme', { kind: 'trigger.received', data: { after: 2.5 } });
     // Batches of 5 signed checkpoints of sizes 5, 10 and 13; the reader holds the one of size 5.
     const older = await getCheckpoint(db.knex, 'acme', 5);
-    anchored = await exportBundle(db.knex, 'acme', { sinceCheckpoint: older?.note });
+    anchored = await exportBundle(db.knex, 'acme', {
+      sinceCheckpoint: older?.note,
+      disclose: 'all',
+    });
     plain = await exportBundle(db.knex, 'globex');
     dir = await mkdtemp(join(tmpdir(), 'warden-standalone-'));
   });
@@ -228,6 +251,7 @@ describe('docs/verify-bundle.mjs (bundle verification without Warden)', () => {
     expect(run.stdout).toMatch(
       /✓ inclusion +13 receipt\(s\) proven included in the log of size 13/,
     );
+    expect(run.stdout).toMatch(/✓ disclosures +12 disclosed field\(s\) match/);
     expect(run.stdout).toContain('OK: every check passed.');
     expect(run.code).toBe(0);
 

@@ -3,6 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError } from 'commander';
 import { WardenError } from '../../errors.js';
 import { exportBundle } from '../../ledger/bundle.js';
+import { parseDisclosurePolicy } from '../../ledger/disclosure.js';
 import { getTenant } from '../../storage/tenants.js';
 import { withRuntime } from '../context.js';
 import type { Io } from '../output.js';
@@ -26,9 +27,21 @@ export function exportCommand(io: Io): Command {
       '--since-checkpoint <note file>',
       'an older checkpoint you hold: the bundle adds the proof that the log only grew since',
     )
+    .option(
+      '--disclose <fields>',
+      'private receipt fields the reader may see: comma-separated names (input,output,annotations,actor,comment), all, or none',
+      'none',
+    )
     .action(
       async (
-        opts: { tenant: string; since?: Date; until?: Date; out: string; sinceCheckpoint?: string },
+        opts: {
+          tenant: string;
+          since?: Date;
+          until?: Date;
+          out: string;
+          sinceCheckpoint?: string;
+          disclose: string;
+        },
         cmd: Command,
       ) => {
         const sinceCheckpoint =
@@ -47,14 +60,16 @@ export function exportCommand(io: Io): Command {
             since: opts.since,
             until: opts.until,
             sinceCheckpoint,
+            disclose: parseDisclosurePolicy(opts.disclose),
             onProgress: (n) => n % 50_000 === 0 && io.err(`  read ${n} receipts…`),
           });
         });
         await writeFile(opts.out, `${JSON.stringify(bundle, null, 2)}\n`);
         const first = bundle.receipts[0]?.payload.seq;
         const last = bundle.receipts.at(-1)?.payload.seq;
+        const disclosed = bundle.disclosures.length;
         io.out(
-          `Wrote ${bundle.receipts.length} receipt(s)${first ? ` (seq ${first}..${last})` : ''} of ${opts.tenant} to ${opts.out}. Check it with: warden verify ${opts.out}`,
+          `Wrote ${bundle.receipts.length} receipt(s)${first ? ` (seq ${first}..${last})` : ''} of ${opts.tenant}${disclosed ? ` with ${disclosed} disclosed field(s)` : ''} to ${opts.out}. Check it with: warden verify ${opts.out}`,
         );
       },
     );

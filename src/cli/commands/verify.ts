@@ -29,7 +29,7 @@ export function verifyCommand(io: Io): Command {
       });
       io.out(`Verifying ${file}`);
       for (const check of report.checks)
-        io.out(`  ${check.ok ? '✓' : '✗'} ${check.name.padEnd(10)} ${check.detail}`);
+        io.out(`  ${check.ok ? '✓' : '✗'} ${check.name.padEnd(11)} ${check.detail}`);
       io.out(report.ok ? 'OK: every check passed.' : 'FAILED: the bundle does not verify.');
       if (!report.ok) throw new ExitCode(1);
     });
