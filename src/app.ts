@@ -22,6 +22,8 @@ import { createRateLimiter, type RateLimiter } from './http/rate-limit.js';
 import { requestLog } from './http/request-log.js';
 import type { Anchoring } from './ledger/anchor.js';
 import type { Ledger } from './ledger/ledger.js';
+import type { Metrics } from './observability/metrics.js';
+import { metricsRoute } from './observability/metrics-route.js';
 import type { StepCatalog } from './pipeline/step-context.js';
 import type { RunQueue } from './queue/run-queue.js';
 import type { Database } from './storage/database.js';
@@ -45,6 +47,8 @@ export interface AppDeps {
   chatRoutes?: Hono[];
   /** `worker` serves only /healthz and /readyz. @defaultValue 'all' */
   role?: 'all' | 'ingress' | 'worker';
+  /** The process's metrics, served at `/metrics` to the operator. */
+  metrics?: Metrics;
   /** Extra readiness probes (the queue, later); each throws when not ready. */
   probes?: Record<string, () => Promise<void>>;
 }
@@ -120,6 +124,13 @@ export function createApp(deps: AppDeps) {
     return c.json({ status: 'ready', checks });
   });
 
+  if (deps.metrics) {
+    const operatorToken = deps.config.adminToken?.reveal();
+    app.route(
+      '/',
+      metricsRoute(deps.metrics, { operatorToken, serverOnLoopback: auth.serverOnLoopback }),
+    );
+  }
   if (deps.role === 'worker') return app;
   app.route('/hooks', createHooksApp(hookDeps(deps)));
   for (const routes of deps.chatRoutes ?? []) app.route('/', routes);

@@ -4,6 +4,8 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import { createDeliveryTargetSchema } from './delivery/delivery.js';
+import { duration } from './pipeline/duration.js';
 import { Secret } from './secret.js';
 
 const chatActor = z
@@ -79,11 +81,45 @@ function isStandardWebhookSecret(s: Secret): boolean {
 }
 
 /** A secret field: `env:NAME` or a literal (warned about). */
-function secret(ctx: ParseContext) {
+export function secret(ctx: ParseContext) {
   return z
     .string()
     .min(1)
     .transform((raw, check) => resolveSecret(ctx, raw, check));
+}
+
+/** Where a Trust Report goes: a bucket or webhook (the delivery port), a secure link, or chat. */
+function reportTargetSchema(ctx: ParseContext) {
+  return z.union([
+    createDeliveryTargetSchema(secret(ctx)),
+    z.strictObject({ type: z.literal('link') }),
+    z.strictObject({ type: z.literal('chat') }),
+  ]);
+}
+
+const reportDefaults = {
+  audience: 'customer' as const,
+  format: 'pdf' as const,
+  schedule: '0 6 * * 1',
+  deliver: [],
+  linkTtl: 7 * 86_400_000,
+};
+
+/** The weekly Trust Report: on for Enterprise unless `enabled: false`. */
+function reportsSchema(ctx: ParseContext) {
+  return z.strictObject({
+    enabled: z.boolean().optional(),
+    /** `customer` shows no private fields; `auditor` shows approver identities. */
+    audience: z.enum(['customer', 'auditor']).default(reportDefaults.audience),
+    format: z.enum(['pdf', 'html']).default(reportDefaults.format),
+    /** Cron, UTC: when last week's report is made. @defaultValue Mondays 06:00 */
+    schedule: z.string().min(9).max(100).default(reportDefaults.schedule),
+    deliver: z.array(reportTargetSchema(ctx)).max(10).default([]),
+    /** Used when a delivery fails for good. */
+    alternate: reportTargetSchema(ctx).optional(),
+    /** How long a secure link works. @defaultValue 7d */
+    linkTtl: duration.default(reportDefaults.linkTtl),
+  });
 }
 
 /** Per-source ingest settings: signing secrets and the tenant's rate limit. */
@@ -186,8 +222,17 @@ export function tenantSchema(ctx: ParseContext) {
         )
         .default({}),
       chat: chatSchema.default({ operators: [] }),
-      anchoring: z.looseObject({ enabled: z.boolean().optional() }).default({}),
-      reports: z.record(z.string(), z.unknown()).default({}),
+      anchoring: z
+        .looseObject({
+          enabled: z.boolean().optional(),
+          /** Outside witnesses: each new checkpoint is pushed to each of these. */
+          witness: z
+            .array(createDeliveryTargetSchema(secret(ctx)))
+            .max(5)
+            .default([]),
+        })
+        .default({ witness: [] }),
+      reports: reportsSchema(ctx).default(reportDefaults),
     })
     .transform((tenant) => ({ ...tenant, name: tenant.name ?? tenant.id }));
 }

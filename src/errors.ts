@@ -11,6 +11,8 @@ export const errorCodes = {
   unsupported_media_type: 415,
   invalid: 422,
   rate_limited: 429,
+  /** A destination (bucket, webhook, chat) did not take a delivery; `retryable` says if it may later. */
+  delivery_failed: 502,
   not_ready: 503,
   storage_locked: 503,
   config_invalid: 500,

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { createApp, isLoopback } from './app.js';
 import { openChat } from './chat/chat.js';
 import type { Config } from './config.js';
+import { createDeliveryTarget } from './delivery/delivery.js';
 import { WardenError } from './errors.js';
 import { expireOverdue } from './guardrails/approvals.js';
 import type { Guard } from './guardrails/decision.js';
@@ -15,8 +16,10 @@ import { openGuardrails } from './guardrails/guardrails.js';
 import { type Anchoring, anchoringEnabled, createAnchoring } from './ledger/anchor.js';
 import { createLedger, type Ledger } from './ledger/ledger.js';
 import { loadOrCreateSigningKey } from './ledger/signing-key.js';
+import { createWitness } from './ledger/witness.js';
 import { createWorkerSigner } from './ledger/worker-signer.js';
 import { createLogger } from './observability/logger.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
 import { createEngine, type Engine } from './pipeline/engine.js';
 import { type LoadedPlaybook, loadTenantPlaybooks } from './pipeline/playbook-files.js';
 import { syncPlaybookVersions } from './pipeline/playbook-versions.js';
@@ -53,6 +56,7 @@ export interface Runtime {
   playbooks: ReadonlyMap<string, LoadedPlaybook[]>;
   /** Appends receipts to the tenants' Merkle logs and signs checkpoints. */
   anchoring: Anchoring;
+  metrics: Metrics;
   /** Periodic work of this process (the approval expiry sweep), stopped by close(). */
   timers: Set<NodeJS.Timeout>;
   close(): Promise<void>;
@@ -159,18 +163,29 @@ export async function openRuntime(
       },
     });
     const timers = new Set<NodeJS.Timeout>();
+    let metrics: Metrics | undefined;
+    const witnessTargets = new Map(
+      config.tenants.map((t) => [t.id, t.anchoring.witness.map((w) => createDeliveryTarget(w))]),
+    );
+    const witness = createWitness({ targets: (t) => witnessTargets.get(t) ?? [], logger });
     const anchoring = createAnchoring({
       knex: db.knex,
       signer,
       origin: (tenant) => `${config.logOrigin}/${tenant}`,
       enabled: anchoringEnabled(db.knex, tenants),
       logger,
+      onCheckpoint: (tenant, cp) => {
+        metrics?.checkpointsSigned.inc({ tenant });
+        witness.publish(tenant, cp);
+      },
     });
+    metrics = createMetrics({ anchoringLag: () => anchoring.lag() });
     return {
       config,
       logger,
       timers,
       anchoring,
+      metrics,
       db,
       ledger,
       ingest,
@@ -182,6 +197,8 @@ export async function openRuntime(
       async close() {
         for (const timer of timers) clearInterval(timer);
         await anchoring.stop();
+        await witness.drain();
+        for (const t of [...witnessTargets.values()].flat()) t.close?.();
         await ingest.drain();
         await queue.stop();
         await ledger.drain();
@@ -247,6 +264,7 @@ export async function serve(config: Config, opts: { logger?: Logger } = {}): Pro
     guard,
     chatRoutes: chat.routes,
     anchoring: runtime.anchoring,
+    metrics: runtime.metrics,
   });
   let server: ServerType | undefined;
   const port = await (role === 'ingress' ? Promise.resolve() : startWorker(runtime))

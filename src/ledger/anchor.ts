@@ -8,6 +8,7 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import {
+  anchoringLag,
   getCheckpoint,
   insertCheckpoint,
   insertMerkleNodes,
@@ -45,6 +46,11 @@ export interface Anchoring {
   enabled(tenant: string): Promise<boolean>;
   /** Anchors everything pending for the tenant; resolves to its newest checkpoint, if any. */
   anchor(tenant: string): Promise<StoredCheckpoint | undefined>;
+  /**
+   * Per anchored tenant: seconds its oldest receipt not yet in the log has waited (0 when caught up).
+   * Grows while anchoring is stuck, which is what an alert on it wants.
+   */
+  lag(): Promise<Array<{ tenant: string; seconds: number }>>;
   /** Starts the periodic sweep over all tenants. */
   start(): void;
   stop(): Promise<void>;
@@ -108,6 +114,11 @@ export function createAnchoring(deps: AnchorDeps): Anchoring {
   return {
     enabled: deps.enabled,
     anchor,
+    async lag() {
+      const all = await anchoringLag(knex);
+      const on = await Promise.all(all.map((t) => deps.enabled(t.tenant)));
+      return all.filter((_, i) => on[i]);
+    },
     start() {
       timer ??= setInterval(() => {
         sweeping ??= sweep()

@@ -142,3 +142,20 @@ export async function tenantsBehind(
     .then((r: { rows: Array<{ tenant_id: string; behind: string | number }> }) => r.rows);
   return rows.map((r) => ({ tenant: r.tenant_id, behind: Number(r.behind) }));
 }
+
+/**
+ * Per tenant with receipts: how long its oldest receipt not yet in the Merkle log has waited, in
+ * seconds by the database clock (0 when the log has caught up with the chain).
+ */
+export async function anchoringLag(
+  knex: Knex,
+): Promise<Array<{ tenant: string; seconds: number }>> {
+  const { rows } = await knex.raw<{ rows: Array<{ tenant_id: string; lag: string | number }> }>(
+    `select h.tenant_id,
+            coalesce(extract(epoch from (now() - r.at)), 0) as lag
+       from ledger_heads h
+       left join merkle_heads m on m.tenant_id = h.tenant_id
+       left join receipts r on r.tenant_id = h.tenant_id and r.seq = coalesce(m.size, 0) + 1`,
+  );
+  return rows.map((r) => ({ tenant: r.tenant_id, seconds: Math.max(0, Number(r.lag)) }));
+}

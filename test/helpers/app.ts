@@ -26,6 +26,7 @@ export interface TestAppOptions {
   probes?: AppDeps['probes'];
   guard?: AppDeps['guard'];
   chatRoutes?: AppDeps['chatRoutes'];
+  metrics?: AppDeps['metrics'];
   /** The operator token (WARDEN_ADMIN_TOKEN), if the test uses one. */
   adminToken?: AppDeps['config']['adminToken'];
 }
@@ -57,5 +58,6 @@ export function buildApp(opts: TestAppOptions) {
     ...(opts.probes ? { probes: opts.probes } : {}),
     ...(opts.guard ? { guard: opts.guard } : {}),
     ...(opts.chatRoutes ? { chatRoutes: opts.chatRoutes } : {}),
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
   });
 }

@@ -14,6 +14,8 @@ import { createLedger, type Ledger } from '../../src/ledger/ledger.js';
 import { consistencyProof, verifyConsistency } from '../../src/ledger/merkle.js';
 import { verifierKey } from '../../src/ledger/signed-note.js';
 import { verifyBundle } from '../../src/ledger/verify-bundle.js';
+import { createMetrics } from '../../src/observability/metrics.js';
+import { Secret } from '../../src/secret.js';
 import { getCheckpoint } from '../../src/storage/merkle.js';
 import { createTenant, createToken } from '../../src/tenancy/tenants.js';
 import { buildApp } from '../helpers/app.js';
@@ -150,5 +152,51 @@ describeEngines('anchoring', ({ db }) => {
     const consistency = await get(`/ledger/consistency?from=${300}&to=${cp.body.size}`);
     expect([200, 404]).toContain(consistency.status);
     expect((await get('/ledger/proof/00000000-0000-4000-8000-000000000000')).status).toBe(404);
+  });
+
+  it('measures anchoring lag: the age of the oldest receipt not yet in the log, 0 once anchored', async () => {
+    await anchoring().anchor(tenant); // what earlier tests left pending
+    // A receipt recorded a minute ago by its clock and not anchored since.
+    const late = await createLedger({
+      knex: db().knex,
+      signer,
+      clock: () => new Date(Date.now() - 60_000),
+    });
+    await late.append(tenant, { kind: 'trigger.received', data: { late: true } });
+    const a = anchoring();
+    const lagOf = async () => (await a.lag()).find((l) => l.tenant === tenant)?.seconds;
+    expect(await lagOf()).toBeGreaterThanOrEqual(59);
+
+    const metrics = createMetrics({ anchoringLag: () => a.lag() });
+    const app = buildApp({
+      db: db(),
+      ledger,
+      metrics,
+      adminToken: new Secret('operator-secret', 'literal'),
+    });
+    const scrape = (token?: string) =>
+      app.request('/metrics', token ? { headers: { authorization: `Bearer ${token}` } } : {});
+    expect((await scrape()).status).toBe(401);
+    expect((await scrape('wrong')).status).toBe(401);
+    const before = await (await scrape('operator-secret')).text();
+    const line = new RegExp(`^warden_anchoring_lag_seconds\\{tenant="${tenant}"\\} (\\S+)$`, 'm');
+    expect(Number(line.exec(before)?.[1])).toBeGreaterThanOrEqual(59);
+
+    await a.anchor(tenant);
+    expect(await lagOf()).toBe(0);
+    const after = await (await scrape('operator-secret')).text();
+    expect(line.exec(after)?.[1]).toBe('0');
+    expect(after).toContain('# TYPE warden_checkpoints_signed_total counter');
+  });
+
+  it('does not report lag for tenants that are not anchored', async () => {
+    const off = createAnchoring({
+      knex: db().knex,
+      signer,
+      origin: (t) => `warden.test/${t}`,
+      enabled: async (t) => t !== tenant,
+      logger: pino({ level: 'silent' }),
+    });
+    expect((await off.lag()).some((l) => l.tenant === tenant)).toBe(false);
   });
 });
