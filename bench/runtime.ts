@@ -1,14 +1,15 @@
 /**
  * Runtime benchmark: trigger → first step start latency at a steady 200 triggers/s, through
- * `ingest.accept` (commit → enqueue → worker → engine simulate → guard → claim → execute), on the
- * inline queue (PGlite in memory, and PostgreSQL when DATABASE_URL is set) and on BullMQ
- * (PostgreSQL + REDIS_URL) — each beside raw BullMQ `Queue.add` → `Worker` processor start,
- * measured in the same run at the same rate.
+ * `ingest.accept` (commit → enqueue → worker → engine simulate → guardrail chain → claim →
+ * execute), on the inline queue (PGlite in memory, and PostgreSQL when DATABASE_URL is set) and
+ * on BullMQ (PostgreSQL + REDIS_URL) — each beside raw BullMQ `Queue.add` → `Worker` processor
+ * start, measured in the same run at the same rate.
  */
 import { randomBytes } from 'node:crypto';
 import { type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import pino from 'pino';
+import { openGuardrails } from '../src/guardrails/guardrails.js';
 import { generateSigningKey } from '../src/ledger/ed25519.js';
 import { createLedger } from '../src/ledger/ledger.js';
 import { createWorkerSigner } from '../src/ledger/worker-signer.js';
@@ -210,12 +211,16 @@ async function measureWarden(c: WardenCase, log: (line: string) => void): Promis
     const parsed = parsePlaybook(playbookYaml, 'bench-latency.yaml');
     if ('problems' in parsed) throw new Error(parsed.problems.join('\n'));
     await syncPlaybookVersions(deps, tenant, [{ file: 'bench-latency.yaml', ...parsed }]);
+    const catalog = validatePlugins([...plugins, benchPlugin]);
+    const logger = pino({ level: 'silent' });
+    const { guard } = await openGuardrails({ knex: db.knex, ledger, catalog, tenants: [], logger });
     const engine = createEngine({
       knex: db.knex,
       ledger,
-      catalog: validatePlugins([...plugins, benchPlugin]),
+      catalog,
+      guard,
       tenants: new Map(),
-      logger: pino({ level: 'silent' }),
+      logger,
       runLock: createRunLock(db.knex, db.engine),
     });
     // Phase timestamps by run id: committed (onRunsCommitted), enqueued (enqueue resolved),

@@ -3,8 +3,17 @@
  * maps Cedar's answer to Warden's: allow, deny, or approval_required when only `@approval` forbids
  * stand in the way. Several targets: the strictest outcome wins.
  */
+import { setFlagsFromString } from 'node:v8';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import type { PolicyDecision, PolicyRequest } from './policy.js';
+
+// Every cedar-wasm export returns a Wasm externref, and builds it with JSON.parse inside the call.
+// Node 20's V8 (11.3) inlines JS→Wasm calls into optimized callers; if that JSON.parse changes a map
+// the caller depends on, V8 deoptimizes the caller while the call is on the stack, cannot rebuild an
+// externref result (Deoptimizer::TranslatedValueForWasmReturnKind handles numbers only) and aborts
+// the process ("unreachable code", exit 133). Not inlining these calls avoids that path; a decision
+// costs ~100 µs inside Cedar, far more than the inlining saves.
+setFlagsFromString('--no-turbo-inline-js-wasm-calls');
 
 /** A policy set cedar-wasm has parsed and cached under `cacheId`, and what Warden needs per policy. */
 export interface PreparedSet {
