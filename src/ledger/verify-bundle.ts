@@ -70,16 +70,63 @@ function label(r: unknown, index: number): string {
   return `receipt ${id} (seq ${seq}, #${index + 1} in bundle)`;
 }
 
+/** One Ed25519 signature to check: the receipt's canonical payload bytes, its signature, its key. */
+export interface SignatureJob {
+  bytes: Buffer;
+  sig: Buffer;
+  key: KeyObject;
+  /** The key's index in the bundle's `keys[]` (for a worker that holds the same list). */
+  keyIndex: number;
+}
+
+/**
+ * Checks signatures handed to it during the checks; `results()` answers, in the order they were
+ * added, whether each verified. Inline, or spread over worker threads (verify-parallel.ts).
+ */
+export interface SignatureVerifier {
+  add(job: SignatureJob): void;
+  results(): boolean[] | Promise<boolean[]>;
+}
+
+/** Verifies each signature on the calling thread. */
+export function inlineVerifier(): SignatureVerifier {
+  const oks: boolean[] = [];
+  return {
+    add: (job) => oks.push(verifyEd25519(job.key, job.bytes, job.sig)),
+    results: () => oks,
+  };
+}
+
+/** A verification in two steps: every check but the signatures, then those from the verifier. */
+export interface PendingVerify {
+  signatures: boolean[] | Promise<boolean[]>;
+  finish(signatures: boolean[]): VerifyReport;
+}
+
 /**
  * @example
  * const report = verifyBundle(JSON.parse(readFileSync('bundle.json', 'utf8')));
  * if (!report.ok) process.exitCode = 1;
  */
 export function verifyBundle(bundle: unknown, options: VerifyOptions = {}): VerifyReport {
+  const pending = startVerify(bundle, options, inlineVerifier());
+  return pending.finish(pending.signatures as boolean[]);
+}
+
+/**
+ * Runs every check; signatures go to `verifier` as the receipts are read, so a parallel verifier
+ * works while the rest is being checked.
+ */
+export function startVerify(
+  bundle: unknown,
+  options: VerifyOptions,
+  verifier: SignatureVerifier,
+): PendingVerify {
+  const done = (report: VerifyReport): PendingVerify => ({ signatures: [], finish: () => report });
   const format = new Check('format');
   if (!isObj(bundle)) {
     format.fail('the bundle is not a JSON object');
-    return { ok: false, checks: [format.result('')] };
+    return done({ ok: false, checks: [format.result('')] });
   }
   if (bundle.format !== bundleFormat)
     format.fail(`format is ${JSON.stringify(bundle.format)}, expected "${bundleFormat}"`);
@@ -91,10 +138,11 @@ export function verifyBundle(bundle: unknown, options: VerifyOptions = {}): Veri
   const checks = [
     format.result(`${bundleFormat}, tenant ${tenant}, ${receipts.length} receipt(s)`),
   ];
-  if (!checks[0]?.ok) return { ok: false, checks };
+  if (!checks[0]?.ok) return done({ ok: false, checks });
 
   const keysCheck = new Check('keys');
   const keys = new Map<string, KeyObject>();
+  const keyIndex = new Map<string, number>();
   for (const [i, k] of (bundle.keys as unknown[]).entries()) {
     if (!isObj(k) || typeof k.keyId !== 'string' || typeof k.publicKeyPem !== 'string') {
       keysCheck.fail(`key #${i + 1} lacks keyId or publicKeyPem`);
@@ -106,7 +154,10 @@ export function verifyBundle(bundle: unknown, options: VerifyOptions = {}): Veri
         keysCheck.fail(`key ${k.keyId} is not Ed25519`);
       } else if (keyIdOf(pub) !== k.keyId)
         keysCheck.fail(`key ${k.keyId} has id ${keyIdOf(pub)} by its public key`);
-      else keys.set(k.keyId, pub);
+      else {
+        keys.set(k.keyId, pub);
+        keyIndex.set(k.keyId, i);
+      }
     } catch {
       keysCheck.fail(`key ${k.keyId} is not a PEM public key`);
     }
@@ -124,6 +175,8 @@ export function verifyBundle(bundle: unknown, options: VerifyOptions = {}): Veri
   const leaves = new Map<string, { leaf: Buffer; seq: number; name: string }>();
   /** The committed digests (`_sd`) and public field names of each receipt, by id. */
   const committed = new Map<string, Committed>();
+  /** The receipt of each signature handed to the verifier, in order. */
+  const sigNames: string[] = [];
   let prevSeq: number | undefined;
   let prevDigest: string | undefined;
   let firstSeq: number | undefined;
@@ -172,8 +225,16 @@ export function verifyBundle(bundle: unknown, options: VerifyOptions = {}): Veri
       if (sig.alg !== 'Ed25519')
         signatures.fail(`${name}: algorithm ${String(sig.alg)} is not Ed25519`);
       else if (!key) signatures.fail(`${name}: signed by unknown key ${String(sig.keyId)}`);
-      else if (!isSig(sig.sig) || !verifyEd25519(key, bytes, Buffer.from(sig.sig, 'base64url'))) {
+      else if (!isSig(sig.sig)) {
         signatures.fail(`${name}: Ed25519 signature does not verify over the payload bytes`);
+      } else {
+        verifier.add({
+          bytes,
+          sig: Buffer.from(sig.sig, 'base64url'),
+          key,
+          keyIndex: keyIndex.get(sig.keyId as string) as number,
+        });
+        sigNames.push(name);
       }
     }
 
@@ -205,7 +266,9 @@ export function verifyBundle(bundle: unknown, options: VerifyOptions = {}): Veri
     shape.result(`${n} receipt(s) well-formed with unique ids`),
     tenantCheck.result(`every receipt belongs to ${tenant}`),
     digests.result(`${n}/${n} digests match SHA-256 of the RFC 8785 payload bytes`),
-    signatures.result(`${n}/${n} Ed25519 signatures valid`),
+  );
+  const signaturesAt = checks.length;
+  checks.push(
     sequence.result(n === 0 ? 'no receipts' : `seq ${firstSeq}..${prevSeq} with no gap`),
     chain.result(
       firstSeq === 1 || n === 0
@@ -215,7 +278,18 @@ export function verifyBundle(bundle: unknown, options: VerifyOptions = {}): Veri
   );
   checks.push(...anchorChecks(bundle, tenant, keys, leaves));
   checks.push(disclosureCheck(bundle, committed));
-  return { ok: checks.every((c) => c.ok), checks };
+  return {
+    signatures: verifier.results(),
+    finish(oks) {
+      sigNames.forEach((name, i) => {
+        if (oks[i] !== true) {
+          signatures.fail(`${name}: Ed25519 signature does not verify over the payload bytes`);
+        }
+      });
+      checks.splice(signaturesAt, 0, signatures.result(`${n}/${n} Ed25519 signatures valid`));
+      return { ok: checks.every((c) => c.ok), checks };
+    },
+  };
 }
 
 /**

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { WardenError } from '../../errors.js';
-import { verifyBundle } from '../../ledger/verify-bundle.js';
+import { verifyBundleParallel } from '../../ledger/verify-parallel.js';
 import { ExitCode, type Io } from '../output.js';
 
 export function verifyCommand(io: Io): Command {
@@ -24,8 +24,8 @@ export function verifyCommand(io: Io): Command {
       } catch (err) {
         throw new WardenError('invalid', `${file} is not valid JSON.`, { cause: err });
       }
-      const report = verifyBundle(bundle, {
-        onProgress: (done, total) => io.err(`  verified ${done}/${total} receipts…`),
+      const report = await verifyBundleParallel(bundle, {
+        onProgress: (done, total) => io.err(`  checked ${done}/${total} receipts…`),
       });
       io.out(`Verifying ${file}`);
       for (const check of report.checks)
