@@ -15,10 +15,12 @@ import { ledgerBenchmark } from './ledger.js';
 import { formatTable, writeResults } from './report.js';
 import { runtimeBenchmark } from './runtime.js';
 import { startupBenchmark } from './startup.js';
+import { verifyBenchmark } from './verify.js';
 
 const benchmarks = [
   ledgerBenchmark,
   anchoringBenchmark,
+  verifyBenchmark,
   startupBenchmark,
   ingressBenchmark,
   runtimeBenchmark,
