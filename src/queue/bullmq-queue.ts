@@ -156,11 +156,13 @@ export function createBullmqQueue(options: BullmqQueueOptions): RunQueue {
     async idle() {
       const timeoutMs = options.idleTimeoutMs ?? 60_000;
       const deadline = Date.now() + timeoutMs;
-      // Quiet twice in a row: a job BullMQ just moved to active may not have reached us yet.
+      // Quiet twice in a row: a job BullMQ just moved to active may not have reached us yet. Active
+      // counts too: a failed job stays active in Redis until BullMQ moves it to delayed for its
+      // retry, which can be after our handler has returned.
       for (let quiet = 0; quiet < 2; ) {
         if (stopped) return;
         await settle();
-        const counts = await queue.getJobCounts('wait', 'delayed', 'prioritized');
+        const counts = await queue.getJobCounts('active', 'wait', 'delayed', 'prioritized');
         const queued = Object.values(counts).reduce((sum, n) => sum + n, 0);
         quiet = taken.size === 0 && queued === 0 ? quiet + 1 : 0;
         if (quiet < 2 && Date.now() > deadline) {
