@@ -13,6 +13,7 @@ import { guardrailsBenchmark } from './guardrails.js';
 import { ingressBenchmark } from './ingress.js';
 import { ledgerBenchmark } from './ledger.js';
 import { formatTable, writeResults } from './report.js';
+import { reportsBenchmark } from './reports.js';
 import { runtimeBenchmark } from './runtime.js';
 import { startupBenchmark } from './startup.js';
 import { verifyBenchmark } from './verify.js';
@@ -25,6 +26,7 @@ const benchmarks = [
   ingressBenchmark,
   runtimeBenchmark,
   guardrailsBenchmark,
+  reportsBenchmark,
 ];
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -10,9 +10,11 @@ import { killSwitchApi } from './api/kill-switch.js';
 import { ledgerApi } from './api/ledger.js';
 import { playbooksApi } from './api/playbooks.js';
 import { receiptsApi } from './api/receipts.js';
+import { type ReportsApiDeps, reportsApi } from './api/reports.js';
 import { runsApi } from './api/runs.js';
 import { approvalPages } from './chat/web/approval-page.js';
 import type { Config } from './config.js';
+import { linkRoutes } from './delivery/link-route.js';
 import { WardenError } from './errors.js';
 import type { Guard } from './guardrails/decision.js';
 import { type AuthEnv, operatorOrScope, requireScope } from './http/auth.js';
@@ -47,6 +49,8 @@ export interface AppDeps {
   chatRoutes?: Hono[];
   /** `worker` serves only /healthz and /readyz. @defaultValue 'all' */
   role?: 'all' | 'ingress' | 'worker';
+  /** Makes a Trust Report on demand (`POST /api/v1/reports`); without it that route is 503. */
+  reports?: ReportsApiDeps['make'];
   /** The process's metrics, served at `/metrics` to the operator. */
   metrics?: Metrics;
   /** Extra readiness probes (the queue, later); each throws when not ready. */
@@ -135,6 +139,7 @@ export function createApp(deps: AppDeps) {
   app.route('/hooks', createHooksApp(hookDeps(deps)));
   for (const routes of deps.chatRoutes ?? []) app.route('/', routes);
   app.route('/', approvalPages());
+  app.route('/', linkRoutes({ knex: db.knex, ledger: deps.ledger }));
 
   // One OpenAPI document for the whole service: /api/v1 routes and the hooks.
   const api = createRouter<AuthEnv>();
@@ -151,6 +156,7 @@ export function createApp(deps: AppDeps) {
   api.use('/api/v1/playbooks/:name/disable', admin).use('/api/v1/playbooks/:name/enable', admin);
   api.use('/api/v1/approvals', read).use('/api/v1/approvals/:id', read);
   api.use('/api/v1/approvals/:id/decision', admin);
+  api.get('/api/v1/reports', read).get('/api/v1/reports/*', read).post('/api/v1/reports', admin);
   const operatorToken = deps.config.adminToken?.reveal();
   api.post('/api/v1/kill-switch', operatorOrScope('admin', { ...auth, operatorToken }));
   api.get('/api/v1/kill-switch', read);
@@ -168,6 +174,17 @@ export function createApp(deps: AppDeps) {
       queue: deps.queue,
       logger,
       ...(deps.guard ? { guard: deps.guard } : {}),
+    }),
+  );
+  api.route(
+    '/api/v1',
+    reportsApi({
+      knex: db.knex,
+      make:
+        deps.reports ??
+        (() => {
+          throw new WardenError('not_ready', 'Reports are not made by this process.');
+        }),
     }),
   );
   api.route('/api/v1', approvalsApi({ knex: db.knex, ledger: deps.ledger, queue: deps.queue }));

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { createDeliveryTargetSchema } from './delivery/delivery.js';
 import { duration } from './pipeline/duration.js';
 import { Secret } from './secret.js';
+import { validateCron } from './triggers/schedules.js';
 
 const chatActor = z
   .string()
@@ -113,7 +114,14 @@ function reportsSchema(ctx: ParseContext) {
     audience: z.enum(['customer', 'auditor']).default(reportDefaults.audience),
     format: z.enum(['pdf', 'html']).default(reportDefaults.format),
     /** Cron, UTC: when last week's report is made. @defaultValue Mondays 06:00 */
-    schedule: z.string().min(9).max(100).default(reportDefaults.schedule),
+    schedule: z
+      .string()
+      .max(100)
+      .superRefine((expr, ctx) => {
+        const problem = validateCron(expr, 'UTC');
+        if (problem) ctx.addIssue({ code: 'custom', message: `not a cron schedule: ${problem}` });
+      })
+      .default(reportDefaults.schedule),
     deliver: z.array(reportTargetSchema(ctx)).max(10).default([]),
     /** Used when a delivery fails for good. */
     alternate: reportTargetSchema(ctx).optional(),

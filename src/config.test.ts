@@ -155,6 +155,53 @@ describe('loadConfig', () => {
     expect(lines).toHaveLength(expected.length);
   });
 
+  it('checks report targets, the report schedule and outside witnesses, with their paths', () => {
+    const cwd = tempDir(
+      [
+        'tenants:',
+        '  - id: acme',
+        '    tier: enterprise',
+        '    reports:',
+        '      schedule: "61 * * * *"',
+        '      deliver:',
+        '        - { type: webhook, url: "http://hooks.example.com/in", secret: env:ACME_WHSEC }',
+        '        - { type: carrier-pigeon }',
+        '    anchoring:',
+        '      witness:',
+        '        - { type: bucket, url: "ftp://nope" }',
+        '  - id: globex',
+        '    reports:',
+        '      deliver: [{ type: link }, { type: chat }]',
+        '      alternate: { type: bucket, url: "file:///var/lib/warden/undelivered" }',
+        '      linkTtl: 2d',
+      ].join('\n'),
+    );
+    const err = thrownBy(() => loadConfig({ env: { ACME_WHSEC: 'not-a-secret' }, cwd }));
+    for (const path of [
+      'tenants[0].reports.schedule',
+      'tenants[0].reports.deliver[0]',
+      'tenants[0].reports.deliver[1]',
+      'tenants[0].anchoring.witness[0]',
+    ]) {
+      expect(err.message, err.message).toContain(`  - ${path}`);
+    }
+    expect(err.message).not.toContain('not-a-secret');
+    expect(err.message).not.toMatch(/tenants\[1\]/);
+  });
+
+  it('gives weekly reports their defaults: customer audience, PDF, Mondays 06:00 UTC, 7-day links', () => {
+    const cwd = tempDir(['tenants:', '  - id: acme', '    tier: enterprise'].join('\n'));
+    const [acme] = loadConfig({ env: {}, cwd }).tenants;
+    expect(acme?.reports).toEqual({
+      audience: 'customer',
+      format: 'pdf',
+      schedule: '0 6 * * 1',
+      deliver: [],
+      linkTtl: 7 * 86_400_000,
+    });
+    expect(acme?.anchoring).toEqual({ witness: [] });
+  });
+
   it('reports a missing env var even in a tenant that has another problem', () => {
     const cwd = tempDir(
       [

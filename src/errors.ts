@@ -7,6 +7,8 @@ export const errorCodes = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  /** A secure link past its expiry. */
+  gone: 410,
   payload_too_large: 413,
   unsupported_media_type: 415,
   invalid: 422,

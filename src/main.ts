@@ -29,6 +29,7 @@ import { plugins } from './plugins/index.js';
 import { validatePluginSettings, validatePlugins } from './plugins/registry.js';
 import { createInlineQueue } from './queue/inline-queue.js';
 import type { RunQueue } from './queue/run-queue.js';
+import { openReporting, type Reporting } from './reports/reporting.js';
 import { type Database, openDatabase } from './storage/database.js';
 import { createRunLock } from './storage/run-lock.js';
 import { unfinishedRuns } from './storage/runs.js';
@@ -57,6 +58,7 @@ export interface Runtime {
   /** Appends receipts to the tenants' Merkle logs and signs checkpoints. */
   anchoring: Anchoring;
   metrics: Metrics;
+  reporting: Reporting;
   /** Periodic work of this process (the approval expiry sweep), stopped by close(). */
   timers: Set<NodeJS.Timeout>;
   close(): Promise<void>;
@@ -180,12 +182,14 @@ export async function openRuntime(
       },
     });
     metrics = createMetrics({ anchoringLag: () => anchoring.lag() });
+    const reporting = openReporting({ config, knex: db.knex, ledger, logger, anchoring });
     return {
       config,
       logger,
       timers,
       anchoring,
       metrics,
+      reporting,
       db,
       ledger,
       ingest,
@@ -197,6 +201,7 @@ export async function openRuntime(
       async close() {
         for (const timer of timers) clearInterval(timer);
         await anchoring.stop();
+        await reporting.close();
         await witness.drain();
         for (const t of [...witnessTargets.values()].flat()) t.close?.();
         await ingest.drain();
@@ -232,6 +237,7 @@ export async function startWorker(runtime: Runtime): Promise<void> {
   await expire();
   runtime.timers.add(setInterval(expire, expirySweepMs).unref());
   runtime.anchoring.start();
+  runtime.reporting.start({ schedule: true });
 }
 
 export interface Server {
@@ -265,7 +271,9 @@ export async function serve(config: Config, opts: { logger?: Logger } = {}): Pro
     chatRoutes: chat.routes,
     anchoring: runtime.anchoring,
     metrics: runtime.metrics,
+    reports: runtime.reporting.make,
   });
+  runtime.reporting.useChat(chat.postReportLink);
   let server: ServerType | undefined;
   const port = await (role === 'ingress' ? Promise.resolve() : startWorker(runtime))
     .then(() => (role === 'worker' ? undefined : scheduler.sync(schedulesOf(playbooks))))

@@ -14,7 +14,7 @@ import type { Ledger } from '../ledger/ledger.js';
 import type { StepCatalog } from '../pipeline/step-context.js';
 import type { RunQueue } from '../queue/run-queue.js';
 import { createChatCore } from './core.js';
-import { createChatNotifier } from './notifier.js';
+import { type ChatNotifier, createChatNotifier } from './notifier.js';
 import type { ChatChannel, Platform } from './port.js';
 
 export interface Chat {
@@ -24,6 +24,8 @@ export interface Chat {
   flush(): Promise<void>;
   /** Flushes, then stops listening (shutdown). */
   close(): Promise<void>;
+  /** Posts a report's secure link into the tenant's channels (the `chat` report target). */
+  postReportLink: ChatNotifier['postReportLink'];
 }
 
 export async function openChat(deps: {
@@ -95,6 +97,7 @@ export async function openChat(deps: {
   return {
     routes,
     flush,
+    postReportLink: (tenant, view) => notifier.postReportLink(tenant, view),
     async close() {
       await flush();
       unsubscribe();

@@ -8,18 +8,25 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { TenantConfig } from '../config.js';
+import { WardenError } from '../errors.js';
 import type { ReceiptListener } from '../ledger/ledger.js';
 import type { Receipt } from '../ledger/receipt.js';
 import { getApproval } from '../storage/approvals.js';
 import { findChatMessage, saveChatMessage } from '../storage/chat-messages.js';
 import type { ChatChannel, ChatDestination, MessageRef, Platform } from './port.js';
 import { approvalView, receiptLine, runSummaryView } from './view-builders.js';
+import type { ReportLinkView } from './views.js';
 
 export interface ChatNotifier {
   /** Subscribe it to the ledger: `ledger.subscribe(notifier.onReceipts)`. */
   onReceipts: ReceiptListener;
   /** Resolves when everything told so far has been posted (tests, shutdown). */
   drain(): Promise<void>;
+  /**
+   * Posts a Trust Report's secure link into each of the tenant's channels; the platforms posted to.
+   * Throws when the tenant has no channel, or a platform refuses (its error says if retrying helps).
+   */
+  postReportLink(tenant: string, view: ReportLinkView): Promise<Platform[]>;
 }
 
 export function createChatNotifier(deps: {
@@ -103,6 +110,18 @@ export function createChatNotifier(deps: {
   }
 
   return {
+    async postReportLink(tenant, view) {
+      const list = destinations.get(tenant) ?? [];
+      if (list.length === 0) {
+        throw new WardenError(
+          'config_invalid',
+          `Tenant ${tenant} has no chat channel to post the report link to. Fix: set chat.slack or chat.teams, and the platform's credentials.`,
+          { retryable: false },
+        );
+      }
+      for (const d of list) await d.channel.postReportLink(d.to, view);
+      return list.map((d) => d.to.platform);
+    },
     onReceipts(tenant, receipts) {
       const list = destinations.get(tenant);
       if (!list) return;

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { exportCommand } from './commands/export.js';
 import { migrateCommand } from './commands/migrate.js';
 import { playbookCommand } from './commands/playbook.js';
+import { reportCommand } from './commands/report.js';
 import { serveCommand } from './commands/serve.js';
 import { simulateCommand } from './commands/simulate.js';
 import { tenantCommand } from './commands/tenant.js';
@@ -31,6 +32,7 @@ export function createProgram(io: Io): Command {
     simulateCommand,
     exportCommand,
     verifyCommand,
+    reportCommand,
   ]) {
     program.addCommand(make(io));
   }

@@ -12,7 +12,8 @@ export function requestLog(
     const line = {
       requestId: c.get('requestId'),
       method: c.req.method,
-      path: c.req.path,
+      // A secure link's path is its credential: log only that it was one.
+      path: c.req.path.startsWith('/r/') ? '/r/…' : c.req.path,
       status: c.res.status,
       ms,
     };

@@ -27,6 +27,7 @@ export interface TestAppOptions {
   guard?: AppDeps['guard'];
   chatRoutes?: AppDeps['chatRoutes'];
   metrics?: AppDeps['metrics'];
+  reports?: AppDeps['reports'];
   /** The operator token (WARDEN_ADMIN_TOKEN), if the test uses one. */
   adminToken?: AppDeps['config']['adminToken'];
 }
@@ -59,5 +60,6 @@ export function buildApp(opts: TestAppOptions) {
     ...(opts.guard ? { guard: opts.guard } : {}),
     ...(opts.chatRoutes ? { chatRoutes: opts.chatRoutes } : {}),
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
+    ...(opts.reports ? { reports: opts.reports } : {}),
   });
 }

@@ -68,7 +68,11 @@ describe('webhook delivery target', () => {
     const d = artifact();
     receiver.behave({ status: 503 });
     const err = await failure(hook.deliver(d));
-    expect(err).toMatchObject({ code: 'delivery_failed', retryable: true, details: { status: 503 } });
+    expect(err).toMatchObject({
+      code: 'delivery_failed',
+      retryable: true,
+      details: { status: 503 },
+    });
     clock = new Date(clock.getTime() + 60_000);
     expect(await hook.deliver(d)).toMatchObject({ status: 204, location: receiver.url });
     const [first, second] = receiver.attempts;
