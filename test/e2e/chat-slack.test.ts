@@ -278,4 +278,27 @@ describeEngines('chat: Slack end to end', ({ db }) => {
     await g.idle();
     expect((await g.run('acme', run as string)).status).toBe('succeeded');
   });
+
+  it("posts a Trust Report's secure link into the tenant's channel, and no other", async () => {
+    const before = slack.calls.length;
+    const view = {
+      tenant: 'acme',
+      week: '2026-W47',
+      url: 'http://warden.test/r/AAAAAAAAAAAAAAAA.1795000000.sig',
+      expiresAt: '2026-12-01T06:00:00.000Z',
+      receiptId: '81ebe023-2da3-4ff7-89c1-f9aaa2252370',
+    };
+    expect(await g.chat?.postReportLink('acme', view)).toEqual(['slack']);
+    const posted = slack.calls.slice(before).filter((c) => c.method === 'chat.postMessage');
+    expect(posted).toHaveLength(1);
+    expect(posted[0]?.params.channel).toBe('C0OPS');
+    expect(JSON.stringify(posted[0]?.params)).toContain(view.url);
+    expect(checkBlockKit(posted[0]?.params as { text?: unknown; blocks?: unknown })).toEqual([]);
+    await expect(
+      g.chat?.postReportLink('nobody', { ...view, tenant: 'nobody' }),
+    ).rejects.toMatchObject({
+      code: 'config_invalid',
+      retryable: false,
+    });
+  });
 });

@@ -246,6 +246,8 @@ export async function startGuarded(opts: {
     api,
     run,
     receipts,
+    /** Chat, when the test configured it. */
+    chat,
     /** Waits for the runs, then for what chat was told of them. */
     idle: async () => {
       await queue.idle();
