@@ -13,7 +13,7 @@ export function canonicalBytes(value: unknown): Buffer {
 }
 
 export function canonicalText(value: unknown): string {
-  assertJson(value, '$');
+  if (!isJson(value)) assertJson(value, '$'); // the slow walk only to name the offending path
   let text: string | undefined;
   try {
     text = canonicalize(value);
@@ -27,7 +27,39 @@ export function canonicalText(value: unknown): string {
   return text;
 }
 
-/** Rejects what `canonicalize` would silently drop or mangle: functions, symbols, Maps, class instances. */
+const isPlainObject = (value: object) => {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+};
+
+/** Whether `canonicalize` can carry the value faithfully (no path strings: this runs per receipt). */
+function isJson(value: unknown): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object': {
+      if (value === null) return true;
+      if (Array.isArray(value)) {
+        for (const v of value) if (!isJson(v)) return false;
+        return true;
+      }
+      if (!isPlainObject(value)) return false;
+      for (const key in value) {
+        if (Object.hasOwn(value, key) && !isJson((value as Record<string, unknown>)[key])) {
+          return false;
+        }
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+/** Throws naming the first thing `canonicalize` would silently drop or mangle, and where it is. */
 function assertJson(value: unknown, path: string): void {
   switch (typeof value) {
     case 'string':
@@ -42,12 +74,7 @@ function assertJson(value: unknown, path: string): void {
         for (const [i, v] of value.entries()) assertJson(v, `${path}[${i}]`);
         return;
       }
-      if (
-        Object.getPrototypeOf(value) !== Object.prototype &&
-        Object.getPrototypeOf(value) !== null
-      ) {
-        throw notJson(path, value.constructor?.name ?? 'object');
-      }
+      if (!isPlainObject(value)) throw notJson(path, value.constructor?.name ?? 'object');
       for (const [k, v] of Object.entries(value)) assertJson(v, `${path}.${k}`);
       return;
     default:
