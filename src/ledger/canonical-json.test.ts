@@ -1,5 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import canonicalize from 'canonicalize';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { hasVectors, vectorsDir } from '../../test/helpers/vectors.js';
 import { isWardenError } from '../errors.js';
@@ -112,5 +114,26 @@ describe.skipIf(!hasVectors)('canonicalBytes (RFC 8785 vectors)', () => {
       if (actual !== expected) mismatches.push(`${hex}: got ${actual}, expected ${expected}`);
     }
     expect(mismatches).toEqual([]);
+  });
+});
+
+describe('canonicalText against the canonicalize package', () => {
+  it('writes the same bytes for generated JSON values', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        expect(canonicalText(value)).toBe(canonicalize(value));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('writes the same bytes for objects with integer-like, "__proto__" and non-ASCII keys', () => {
+    const cases = [
+      { b: 1, 10: 'ten', 9: 'nine', a: [{ 2: true, 1: false }] },
+      JSON.parse('{"__proto__":{"x":1},"a":2}'),
+      { é: 1, e: 2, '😂': 3, דּ: 4, '\u0000': 5 },
+      { n: -0, big: 1e21, small: 5e-324, f: 0.1 + 0.2 },
+    ];
+    for (const value of cases) expect(canonicalText(value)).toBe(canonicalize(value));
   });
 });
