@@ -9,6 +9,7 @@ import * as anchoring from './0006_anchoring.js';
 import * as logNoTruncate from './0007_log_no_truncate.js';
 import * as disclosures from './0008_disclosures.js';
 import * as reports from './0009_reports.js';
+import * as observability from './0010_observability.js';
 
 export const migrations: Record<string, Knex.Migration> = {
   '0001_foundation': foundation,
@@ -20,4 +21,5 @@ export const migrations: Record<string, Knex.Migration> = {
   '0007_log_no_truncate': logNoTruncate,
   '0008_disclosures': disclosures,
   '0009_reports': reports,
+  '0010_observability': observability,
 };

@@ -18,6 +18,8 @@ import { createLedger, type Ledger } from './ledger/ledger.js';
 import { loadOrCreateSigningKey } from './ledger/signing-key.js';
 import { createWitness } from './ledger/witness.js';
 import { createWorkerSigner } from './ledger/worker-signer.js';
+import type { InternalAlertNotice } from './observability/internal-alert-notice.js';
+import { createInternalAlerts, type InternalAlerts } from './observability/internal-alerts.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { createEngine, type Engine } from './pipeline/engine.js';
@@ -59,6 +61,9 @@ export interface Runtime {
   anchoring: Anchoring;
   metrics: Metrics;
   reporting: Reporting;
+  internalAlerts: InternalAlerts;
+  /** Chat, once open, for internal alert notices. */
+  useChatForAlerts(post: (tenant: string, notice: InternalAlertNotice) => Promise<unknown>): void;
   /** Periodic work of this process (the approval expiry sweep), stopped by close(). */
   timers: Set<NodeJS.Timeout>;
   close(): Promise<void>;
@@ -183,6 +188,14 @@ export async function openRuntime(
     });
     metrics = createMetrics({ anchoringLag: () => anchoring.lag() });
     const reporting = openReporting({ config, knex: db.knex, ledger, logger, anchoring });
+    let postAlert: ((tenant: string, notice: InternalAlertNotice) => Promise<unknown>) | undefined;
+    const internalAlerts = createInternalAlerts({
+      knex: db.knex,
+      ledger,
+      logger,
+      anchoringLag: () => anchoring.lag(),
+      notify: (tenant, notice) => postAlert?.(tenant, notice),
+    });
     return {
       config,
       logger,
@@ -190,6 +203,10 @@ export async function openRuntime(
       anchoring,
       metrics,
       reporting,
+      internalAlerts,
+      useChatForAlerts(post) {
+        postAlert = post;
+      },
       db,
       ledger,
       ingest,
@@ -202,6 +219,7 @@ export async function openRuntime(
         for (const timer of timers) clearInterval(timer);
         await anchoring.stop();
         await reporting.close();
+        await internalAlerts.stop();
         await witness.drain();
         for (const t of [...witnessTargets.values()].flat()) t.close?.();
         await ingest.drain();
@@ -238,7 +256,11 @@ export async function startWorker(runtime: Runtime): Promise<void> {
   runtime.timers.add(setInterval(expire, expirySweepMs).unref());
   runtime.anchoring.start();
   runtime.reporting.start({ schedule: true });
+  runtime.internalAlerts.start(internalAlertsEveryMs);
 }
+
+/** How often the internal alert rules are evaluated. */
+const internalAlertsEveryMs = 60_000;
 
 export interface Server {
   url: string;
@@ -274,6 +296,16 @@ export async function serve(config: Config, opts: { logger?: Logger } = {}): Pro
     reports: runtime.reporting.make,
   });
   runtime.reporting.useChat(chat.postReportLink);
+  runtime.useChatForAlerts((tenant, notice) =>
+    chat.postNotice(tenant, {
+      title:
+        notice.transition === 'fired'
+          ? `Warden alert: ${notice.title}`
+          : `Cleared: ${notice.title}`,
+      lines: [notice.message, `Receipt ${notice.receiptId}`],
+      tone: notice.transition === 'fired' ? 'warning' : 'success',
+    }),
+  );
   let server: ServerType | undefined;
   const port = await (role === 'ingress' ? Promise.resolve() : startWorker(runtime))
     .then(() => (role === 'worker' ? undefined : scheduler.sync(schedulesOf(playbooks))))

@@ -26,6 +26,8 @@ export interface Chat {
   close(): Promise<void>;
   /** Posts a report's secure link into the tenant's channels (the `chat` report target). */
   postReportLink: ChatNotifier['postReportLink'];
+  /** Posts a notice (internal alerts) into the tenant's channels. */
+  postNotice: ChatNotifier['postNotice'];
 }
 
 export async function openChat(deps: {
@@ -98,6 +100,7 @@ export async function openChat(deps: {
     routes,
     flush,
     postReportLink: (tenant, view) => notifier.postReportLink(tenant, view),
+    postNotice: (tenant, view) => notifier.postNotice(tenant, view),
     async close() {
       await flush();
       unsubscribe();

@@ -15,7 +15,7 @@ import { getApproval } from '../storage/approvals.js';
 import { findChatMessage, saveChatMessage } from '../storage/chat-messages.js';
 import type { ChatChannel, ChatDestination, MessageRef, Platform } from './port.js';
 import { approvalView, receiptLine, runSummaryView } from './view-builders.js';
-import type { ReportLinkView } from './views.js';
+import type { NoticeView, ReportLinkView } from './views.js';
 
 export interface ChatNotifier {
   /** Subscribe it to the ledger: `ledger.subscribe(notifier.onReceipts)`. */
@@ -27,6 +27,8 @@ export interface ChatNotifier {
    * Throws when the tenant has no channel, or a platform refuses (its error says if retrying helps).
    */
   postReportLink(tenant: string, view: ReportLinkView): Promise<Platform[]>;
+  /** Posts a notice (an internal alert) into each of the tenant's channels; none configured: no-op. */
+  postNotice(tenant: string, view: NoticeView): Promise<Platform[]>;
 }
 
 export function createChatNotifier(deps: {
@@ -120,6 +122,11 @@ export function createChatNotifier(deps: {
         );
       }
       for (const d of list) await d.channel.postReportLink(d.to, view);
+      return list.map((d) => d.to.platform);
+    },
+    async postNotice(tenant, view) {
+      const list = destinations.get(tenant) ?? [];
+      for (const d of list) await d.channel.postNotice(d.to, view);
       return list.map((d) => d.to.platform);
     },
     onReceipts(tenant, receipts) {

@@ -1,5 +1,6 @@
 /** The `warden` command: parses arguments with commander and dispatches to one module per command. */
 import { Command, CommanderError } from 'commander';
+import { baselineCommand } from './commands/baseline.js';
 import { exportCommand } from './commands/export.js';
 import { migrateCommand } from './commands/migrate.js';
 import { playbookCommand } from './commands/playbook.js';
@@ -33,6 +34,7 @@ export function createProgram(io: Io): Command {
     exportCommand,
     verifyCommand,
     reportCommand,
+    baselineCommand,
   ]) {
     program.addCommand(make(io));
   }

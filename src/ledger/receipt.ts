@@ -37,6 +37,10 @@ export const receiptKinds = [
   'report.accessed',
   'delivery.attempted',
   'delivery.finished',
+  'baseline.imported',
+  'baseline.computed',
+  'alert.fired',
+  'alert.cleared',
 ] as const;
 export type ReceiptKind = (typeof receiptKinds)[number];
 
