@@ -22,6 +22,7 @@ import type { InternalAlertNotice } from './observability/internal-alert-notice.
 import { createInternalAlerts, type InternalAlerts } from './observability/internal-alerts.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
+import { createMetricsRecorder, manualMinutesFrom } from './observability/metrics-recorder.js';
 import { createEngine, type Engine } from './pipeline/engine.js';
 import { type LoadedPlaybook, loadTenantPlaybooks } from './pipeline/playbook-files.js';
 import { syncPlaybookVersions } from './pipeline/playbook-versions.js';
@@ -34,7 +35,7 @@ import type { RunQueue } from './queue/run-queue.js';
 import { openReporting, type Reporting } from './reports/reporting.js';
 import { type Database, openDatabase } from './storage/database.js';
 import { createRunLock } from './storage/run-lock.js';
-import { unfinishedRuns } from './storage/runs.js';
+import { countUnfinishedRuns, unfinishedRuns } from './storage/runs.js';
 import { syncTenants } from './tenancy/tenants.js';
 import { createCronFire, schedulesOf } from './triggers/cron.js';
 import { createIngest, type Ingest } from './triggers/ingest.js';
@@ -186,7 +187,16 @@ export async function openRuntime(
         witness.publish(tenant, cp);
       },
     });
-    metrics = createMetrics({ anchoringLag: () => anchoring.lag() });
+    metrics = createMetrics({
+      anchoringLag: () => anchoring.lag(),
+      queueDepth: () => countUnfinishedRuns(db.knex),
+    });
+    ledger.subscribe(
+      createMetricsRecorder(metrics, {
+        manualMinutes: manualMinutesFrom(db.knex),
+        onError: (err) => logger.warn({ err }, 'metrics recorder failed'),
+      }),
+    );
     const reporting = openReporting({ config, knex: db.knex, ledger, logger, anchoring });
     let postAlert: ((tenant: string, notice: InternalAlertNotice) => Promise<unknown>) | undefined;
     const internalAlerts = createInternalAlerts({

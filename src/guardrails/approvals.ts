@@ -170,6 +170,7 @@ export async function decideApproval(
           approvals,
           minApprovals: t.minApprovals,
           outcome: settles ?? 'pending',
+          requestedAt: t.createdAt,
         },
         // The approver's chat identity and comment are personal data: committed, disclosed on export.
         private: { actor: req.actor, comment: req.comment ?? null },
@@ -206,7 +207,13 @@ async function expireIn(trx: Knex.Transaction, ledger: Ledger, t: Ticket): Promi
     {
       kind: 'approval.expired',
       run: t.runId,
-      data: { approval: t.id, step: t.stepId, playbook: t.playbook, expiresAt: t.expiresAt },
+      data: {
+        approval: t.id,
+        step: t.stepId,
+        playbook: t.playbook,
+        expiresAt: t.expiresAt,
+        requestedAt: t.createdAt,
+      },
     },
   ]);
   await wakeRun(trx, t.tenant, t.runId);

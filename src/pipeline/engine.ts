@@ -317,7 +317,10 @@ export function createEngine(deps: EngineDeps): Engine {
       version,
       context: run.context,
       initiator: run.initiator ?? `playbook:${version.name}`,
-      recorder: createRunRecorder(write, tenant, runId, version),
+      recorder: createRunRecorder(write, tenant, runId, version, {
+        trigger: run.trigger_id ?? null,
+        initiator: run.initiator ?? null,
+      }),
       runner: createStepRunner({
         tenant,
         config: deps.tenants.get(tenant),

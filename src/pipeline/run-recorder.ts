@@ -85,6 +85,8 @@ export function createRunRecorder(
   tenant: string,
   runId: string,
   v: PlaybookVersion,
+  /** What started the run: its trigger, or the person or token who ran it by hand. */
+  origin: { trigger: string | null; initiator: string | null } = { trigger: null, initiator: null },
 ): RunRecorder {
   const ref = `${v.name}@${v.digest}`;
   const commit = (change: Omit<Change, 'draft'>, draft: Omit<ReceiptDraft, 'run'>) =>
@@ -99,7 +101,14 @@ export function createRunRecorder(
         { steps: [], run: { run: runId, status, error: error ?? null } },
         {
           kind: 'run.finished',
-          data: { playbook: ref, version: v.version, status, error: error ?? null },
+          data: {
+            playbook: ref,
+            version: v.version,
+            status,
+            error: error ?? null,
+            trigger: origin.trigger,
+            initiator: origin.initiator,
+          },
         },
       );
       return status;

@@ -249,6 +249,14 @@ export async function unfinishedRuns(knex: Knex): Promise<Array<{ tenant: string
   return rows.map((r) => ({ tenant: r.tenant_id, id: r.id }));
 }
 
+/** How many runs wait or run, across tenants (the queue depth metric). */
+export async function countUnfinishedRuns(knex: Knex): Promise<number> {
+  const row = await knex('runs')
+    .whereIn('status', ['queued', 'running'])
+    .first<{ n: string | number }>(knex.raw('count(*) as n'));
+  return Number(row?.n ?? 0);
+}
+
 export interface RunQuery {
   status?: string | undefined;
   playbook?: string | undefined;
