@@ -24,6 +24,7 @@ import { createRateLimiter, type RateLimiter } from './http/rate-limit.js';
 import { requestLog } from './http/request-log.js';
 import type { Anchoring } from './ledger/anchor.js';
 import type { Ledger } from './ledger/ledger.js';
+import { dashboardRoutes } from './observability/dashboard/routes.js';
 import type { Metrics } from './observability/metrics.js';
 import { metricsRoute } from './observability/metrics-route.js';
 import type { StepCatalog } from './pipeline/step-context.js';
@@ -140,6 +141,17 @@ export function createApp(deps: AppDeps) {
   for (const routes of deps.chatRoutes ?? []) app.route('/', routes);
   app.route('/', approvalPages());
   app.route('/', linkRoutes({ knex: db.knex, ledger: deps.ledger }));
+  app.route(
+    '/',
+    dashboardRoutes({
+      knex: db.knex,
+      ledger: deps.ledger,
+      queue: deps.queue,
+      operatorToken: deps.config.adminToken?.reveal(),
+      serverOnLoopback: auth.serverOnLoopback,
+      logger,
+    }),
+  );
 
   // One OpenAPI document for the whole service: /api/v1 routes and the hooks.
   const api = createRouter<AuthEnv>();
