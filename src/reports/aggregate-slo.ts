@@ -1,4 +1,6 @@
 /** Aggregate-slo: the report's SLO section — alerts fired and resolved, time to mitigate, incidents. */
+
+import { compareMttm } from '../observability/mttm.js';
 import { type ReportScope, round2, select, toCount, toInstant } from './aggregate-scope.js';
 import type { TrustReportInput } from './report-model.js';
 
@@ -25,7 +27,9 @@ async function alertCounts(scope: ReportScope) {
 /**
  * MTTM per playbook: over the succeeded runs created in the week that a firing alert started, the
  * minutes from the alert's `startsAt` (its receipt time when it has none) to the run's finish;
- * mean and median (`percentile_cont(0.5)`). No baseline is imported yet, so `baselineMinutes` is null.
+ * mean and median (`percentile_cont(0.5)`). `baselineMinutes` comes from the tenant's MTTM baseline
+ * (`warden baseline import|compute`): the mean of its incidents with the alertnames the playbook
+ * mitigated this week (observability/mttm.ts); null without a baseline or such incidents.
  */
 async function mttm(scope: ReportScope): Promise<Slo['mttm']> {
   const rows = await select<{ playbook: string; runs: unknown; mean: unknown; median: unknown }>(
@@ -45,12 +49,18 @@ async function mttm(scope: ReportScope): Promise<Slo['mttm']> {
       limit ${maxPlaybooks}`,
     [scope.tenant, scope.from, scope.to],
   );
+  const { now, baseline } = await compareMttm(scope.knex, {
+    tenant: scope.tenant,
+    from: new Date(scope.from),
+    to: new Date(scope.to),
+  });
+  const baselineOf = new Map(now.byPlaybook.map((p) => [p.playbook, p.baselineMinutes]));
   return rows.map((r) => ({
     playbook: r.playbook,
     runs: toCount(r.runs),
     meanMinutes: round2(Number(r.mean)),
     medianMinutes: round2(Number(r.median)),
-    baselineMinutes: null,
+    baselineMinutes: baseline ? (baselineOf.get(r.playbook) ?? null) : null,
   }));
 }
 

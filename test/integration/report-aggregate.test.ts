@@ -19,6 +19,7 @@ import { createSigner, generateSigningKey } from '../../src/ledger/ed25519.js';
 import { createLedger, type Ledger } from '../../src/ledger/ledger.js';
 import { appendLeaves, leafHash, rootAt, verifyConsistency } from '../../src/ledger/merkle.js';
 import type { ReceiptDraft } from '../../src/ledger/receipt.js';
+import { importBaseline } from '../../src/observability/baseline.js';
 import { parsePlaybook } from '../../src/pipeline/playbook-files.js';
 import { syncPlaybookVersions } from '../../src/pipeline/playbook-versions.js';
 import { aggregateTrustReport } from '../../src/reports/aggregate.js';
@@ -650,6 +651,28 @@ describeEngines('trust report aggregation', ({ db }) => {
     await expect(aggregateTrustReport(knex(), { tenant: 'nobody', week })).rejects.toMatchObject({
       code: 'not_found',
     });
+  });
+
+  it("sets each playbook's MTTM beside the baseline of the alerts it mitigated", async () => {
+    await importBaseline(
+      { knex: knex(), ledger: g.ledger },
+      {
+        tenant: A,
+        bytes: Buffer.from(
+          [
+            'alertname,started_at,mitigated_at',
+            'AlphaIngestLag,2026-01-05T10:00:00Z,2026-01-05T10:40:00Z',
+            'AlphaIngestLag,2026-01-06T10:00:00Z,2026-01-06T11:00:00Z',
+            'SomethingElse,2026-01-07T10:00:00Z,2026-01-07T10:05:00Z',
+          ].join('\n'),
+        ),
+        fileName: 'incidents.csv',
+      },
+    );
+    const report = await aggregateTrustReport(knex(), { tenant: A, week }, { anchoring });
+    const restart = report.slo.mttm.find((m) => m.playbook === 'alpha-restart');
+    expect(restart?.baselineMinutes).toBe(50); // (40 + 60) / 2, AlphaIngestLag only
+    expect(report.slo.mttm.find((m) => m.playbook === 'alpha-budget')?.baselineMinutes).toBeNull();
   });
 });
 
