@@ -6,6 +6,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import knexFactory, { type Knex } from 'knex';
+import { overviewView } from '../src/observability/dashboard/overview.js';
+import { createDashboardRenderer } from '../src/observability/dashboard/render.js';
+import { timeWindow } from '../src/observability/dashboard/time-window.js';
 import { aggregateTrustReport } from '../src/reports/aggregate.js';
 import { createPdfRenderer, findChromium } from '../src/reports/pdf.js';
 import { renderReportHtml } from '../src/reports/render-html.js';
@@ -247,6 +250,54 @@ async function measureAggregation(
   return { row, report };
 }
 
+/**
+ * The dashboard's overview of the same week (every tile, chart and table; the `7d` window ending
+ * with it), data and HTML, beside the cheapest query it could make: counting the window's runs.
+ */
+async function measureDashboard(knex: Knex, log: (line: string) => void): Promise<BenchRow> {
+  const { render } = createDashboardRenderer();
+  const w = timeWindow('7d', new Date(weekEnd));
+  // The model the route renders, with a signed-in reader's page chrome.
+  const chrome = {
+    title: 'Bench Corp · Dashboard',
+    cssHref: '/dashboard/assets/dashboard.css',
+    signedIn: true,
+    isOperator: false,
+    who: 'reader · bench · read',
+    csrf: 'x',
+  };
+  const page = async () =>
+    render('overview', {
+      ...(await overviewView(knex, tenant, w)),
+      chrome,
+      tenant: 'Bench Corp',
+      window: w.name,
+      windowLabel: w.label,
+      windows: [],
+      notice: null,
+      canDecide: false,
+    });
+  const count = () =>
+    knex('runs').where({ tenant_id: tenant }).andWhere('created_at', '>=', w.from).count();
+  await page(); // warm-up
+  const samples = { warden: [] as number[], ceiling: [] as number[] };
+  for (let run = 1; run <= measuredRuns; run++) {
+    samples.ceiling.push((await timed(count))[1]);
+    samples.warden.push((await timed(page))[1]);
+    log(`  dashboard run ${run}: ${Math.round(samples.warden.at(-1) ?? 0)} ms`);
+  }
+  return {
+    name: 'dashboard.overview-7d',
+    unit: 'ms',
+    warden: median(samples.warden),
+    ceiling: median(samples.ceiling),
+    ceilingLabel: 'counting the window’s runs (one indexed query)',
+    goal: { op: '<=', value: 1_000 },
+    samples,
+    note: `every tile, chart and table of the 7d overview over ${runs.toLocaleString('en')} runs and ${weekReceipts.toLocaleString('en')} receipts, rendered to HTML; p50 of ${measuredRuns}`,
+  };
+}
+
 const trivialHtml =
   '<!doctype html><html><head><meta charset="utf-8"><title>ceiling</title></head>' +
   '<body><p>One line on one page.</p></body></html>';
@@ -309,18 +360,19 @@ export const reportsBenchmark = defineBenchmark({
           `  seeded in ${(seedMs / 1000).toFixed(1)} s, vacuum analyze ${(vacuumMs / 1000).toFixed(1)} s`,
         );
         const { row, report } = await measureAggregation(db.knex, log);
+        const dashboard = await measureDashboard(db.knex, log);
         let pdfRow: BenchRow;
         try {
           findChromium();
         } catch (err) {
-          return [row, skipped('reports.pdf', `skipped: ${(err as Error).message}`)];
+          return [row, skipped('reports.pdf', `skipped: ${(err as Error).message}`), dashboard];
         }
         try {
           pdfRow = await measurePdf(report, log);
         } catch (err) {
           pdfRow = { ...skipped('reports.pdf', ''), error: (err as Error).message };
         }
-        return [row, pdfRow];
+        return [row, pdfRow, dashboard];
       } finally {
         await db.close();
       }
