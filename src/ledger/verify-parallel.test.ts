@@ -3,7 +3,7 @@ import { bundleFormat } from './bundle.js';
 import { createSigner, generateSigningKey } from './ed25519.js';
 import { type Receipt, sealReceipt } from './receipt.js';
 import { verifyBundle } from './verify-bundle.js';
-import { verifyBundleParallel } from './verify-parallel.js';
+import { verifyBundleFile, verifyBundleParallel } from './verify-parallel.js';
 
 const signer = createSigner(generateSigningKey());
 const other = createSigner(generateSigningKey());
@@ -71,5 +71,17 @@ describe('verifyBundleParallel', () => {
   it('verifies small bundles inline', async () => {
     const b = bundle(10);
     expect(await verifyBundleParallel(b)).toEqual(verifyBundle(b));
+  });
+
+  it('verifies a file as it is read, with the workers started first, and refuses what is not JSON', async () => {
+    const b = bundle(2500);
+    const report = await verifyBundleFile(Promise.resolve(JSON.stringify(b)), { threads: 2 });
+    expect(report).toEqual(verifyBundle(b));
+    await expect(verifyBundleFile(Promise.resolve('{"format":'))).rejects.toMatchObject({
+      code: 'invalid',
+    });
+    await expect(verifyBundleFile(Promise.reject(new Error('disk gone')))).rejects.toThrow(
+      'disk gone',
+    );
   });
 });

@@ -6,6 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { WardenError } from '../errors.js';
 import {
   type SignatureJob,
   type SignatureVerifier,
@@ -16,10 +17,14 @@ import {
 } from './verify-bundle.js';
 
 const workerSource = `
-const { parentPort, workerData } = require('node:worker_threads');
+const { parentPort } = require('node:worker_threads');
 const { createPublicKey, verify } = require('node:crypto');
-const keys = workerData.keys.map((pem) => (pem ? createPublicKey(pem) : null));
-parentPort.on('message', ({ id, bytes, ends, sigs, keyIndexes }) => {
+let keys = [];
+parentPort.on('message', ({ pems, id, bytes, ends, sigs, keyIndexes }) => {
+  if (pems) {
+    keys = pems.map((pem) => { try { return pem ? createPublicKey(pem) : null; } catch { return null; } });
+    return;
+  }
   const data = Buffer.from(bytes);
   const sigData = Buffer.from(sigs);
   const oks = new Uint8Array(ends.length);
@@ -52,6 +57,42 @@ export async function verifyBundleParallel(
   bundle: unknown,
   options: ParallelVerifyOptions = {},
 ): Promise<VerifyReport> {
+  return verifyWith(bundle, options, undefined);
+}
+
+/**
+ * Reads and verifies a bundle file, starting the worker threads first so they are up by the time
+ * the file is parsed. Throws `invalid` when the file is not JSON.
+ * @example
+ * const report = await verifyBundleFile(readFile('bundle.json', 'utf8'));
+ */
+export async function verifyBundleFile(
+  text: Promise<string>,
+  options: ParallelVerifyOptions = {},
+): Promise<VerifyReport> {
+  const threads = options.threads ?? availableParallelism();
+  const pool = threads >= 1 ? createWorkerVerifier(threads, options.chunk ?? 1000) : undefined;
+  try {
+    let bundle: unknown;
+    try {
+      bundle = JSON.parse(await text);
+    } catch (err) {
+      if (err instanceof SyntaxError) {
+        throw new WardenError('invalid', 'The bundle is not valid JSON.', { cause: err });
+      }
+      throw err;
+    }
+    return await verifyWith(bundle, options, pool);
+  } finally {
+    await pool?.close();
+  }
+}
+
+async function verifyWith(
+  bundle: unknown,
+  options: ParallelVerifyOptions,
+  started: WorkerVerifier | undefined,
+): Promise<VerifyReport> {
   const threads = options.threads ?? availableParallelism();
   const receipts = (bundle as { receipts?: unknown[] } | null)?.receipts;
   const keys = (bundle as { keys?: unknown[] } | null)?.keys;
@@ -67,12 +108,13 @@ export async function verifyBundleParallel(
     const pem = (k as { publicKeyPem?: unknown } | null)?.publicKeyPem;
     return typeof pem === 'string' ? pem : null;
   });
-  const pool = createWorkerVerifier(pems, threads, options.chunk ?? 1000);
+  const pool = started ?? createWorkerVerifier(threads, options.chunk ?? 1000);
   try {
+    pool.useKeys(pems);
     const pending = startVerify(bundle, options, pool);
     return pending.finish(await pending.signatures);
   } finally {
-    await pool.close();
+    if (!started) await pool.close();
   }
 }
 
@@ -81,16 +123,15 @@ interface Reply {
   oks: Uint8Array;
 }
 
+type WorkerVerifier = SignatureVerifier & {
+  /** The bundle's public keys (PEM, by index), sent before any signature. */
+  useKeys(pems: ReadonlyArray<string | null>): void;
+  close(): Promise<void>;
+};
+
 /** Sends each full chunk of signatures to the next worker, round robin. */
-function createWorkerVerifier(
-  pems: ReadonlyArray<string | null>,
-  threads: number,
-  chunkSize: number,
-): SignatureVerifier & { close(): Promise<void> } {
-  const workers = Array.from(
-    { length: threads },
-    () => new Worker(workerSource, { eval: true, workerData: { keys: pems } }),
-  );
+function createWorkerVerifier(threads: number, chunkSize: number): WorkerVerifier {
+  const workers = Array.from({ length: threads }, () => new Worker(workerSource, { eval: true }));
   const replies: Array<Promise<Uint8Array>> = [];
   const waiting = new Map<number, { resolve(oks: Uint8Array): void; reject(err: Error): void }>();
   let chunk: SignatureJob[] = [];
@@ -136,6 +177,9 @@ function createWorkerVerifier(
   }
 
   return {
+    useKeys(pems) {
+      for (const w of workers) w.postMessage({ pems });
+    },
     add(job) {
       chunk.push(job);
       if (chunk.length >= chunkSize) send();

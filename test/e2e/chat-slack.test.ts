@@ -301,4 +301,19 @@ describeEngines('chat: Slack end to end', ({ db }) => {
       retryable: false,
     });
   });
+
+  it("posts an internal alert into the tenant's channel as valid Block Kit", async () => {
+    const before = slack.calls.length;
+    const view = {
+      title: 'Warden alert: Runaway run rate',
+      lines: ['Runaway run rate (acme): 60 runs in the last 10 min, threshold 50.', 'Receipt r-1'],
+      tone: 'warning' as const,
+    };
+    expect(await g.chat?.postNotice('acme', view)).toEqual(['slack']);
+    const posted = slack.calls.slice(before).filter((c) => c.method === 'chat.postMessage');
+    expect(posted.map((c) => c.params.channel)).toEqual(['C0OPS']);
+    expect(JSON.stringify(posted[0]?.params)).toContain('60 runs in the last 10 min');
+    expect(checkBlockKit(posted[0]?.params as { text?: unknown; blocks?: unknown })).toEqual([]);
+    expect(await g.chat?.postNotice('nobody', view)).toEqual([]);
+  });
 });

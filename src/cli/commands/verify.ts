@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { WardenError } from '../../errors.js';
-import { verifyBundleParallel } from '../../ledger/verify-parallel.js';
+import { verifyBundleFile } from '../../ledger/verify-parallel.js';
 import { ExitCode, type Io } from '../output.js';
 
 export function verifyCommand(io: Io): Command {
@@ -10,22 +10,19 @@ export function verifyCommand(io: Io): Command {
     .description('verify an evidence bundle offline (signatures, digests, seq, chain, tenant)')
     .argument('<bundle>', 'bundle file written by warden export')
     .action(async (file: string) => {
-      let text: string;
-      try {
-        text = await readFile(file, 'utf8');
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        const why = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? 'error'})`;
+      const text = readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+        const why =
+          err.code === 'ENOENT' ? 'does not exist' : `cannot be read (${err.code ?? 'error'})`;
         throw new WardenError('invalid', `${file} ${why}.`, { cause: err });
-      }
-      let bundle: unknown;
-      try {
-        bundle = JSON.parse(text);
-      } catch (err) {
-        throw new WardenError('invalid', `${file} is not valid JSON.`, { cause: err });
-      }
-      const report = await verifyBundleParallel(bundle, {
+      });
+      // The worker threads start while the file is read and parsed.
+      const report = await verifyBundleFile(text, {
         onProgress: (done, total) => io.err(`  checked ${done}/${total} receipts…`),
+      }).catch((err: unknown) => {
+        if ((err as { message?: string }).message === 'The bundle is not valid JSON.') {
+          throw new WardenError('invalid', `${file} is not valid JSON.`, { cause: err });
+        }
+        throw err;
       });
       io.out(`Verifying ${file}`);
       for (const check of report.checks)
