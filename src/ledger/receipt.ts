@@ -41,6 +41,9 @@ export const receiptKinds = [
   'baseline.computed',
   'alert.fired',
   'alert.cleared',
+  'retention.purged',
+  'dr.drill',
+  'posture.generated',
 ] as const;
 export type ReceiptKind = (typeof receiptKinds)[number];
 
