@@ -139,14 +139,14 @@ export async function makeTrustReport(
     deliveries: [],
     ...(warning ? { warning } : {}),
   };
-  if (req.deliver) await deliver(deps, made);
+  if (req.deliver) await deliver(deps, made, now);
   return made;
 }
 
 class AlreadyMade extends Error {}
 
 /** Mints the `link` target's secure link (receipted) and queues the other targets in the outbox. */
-async function deliver(deps: TrustReportDeps, made: MadeReport): Promise<void> {
+async function deliver(deps: TrustReportDeps, made: MadeReport, now: Date): Promise<void> {
   const { report } = made;
   const tenant = report.tenant_id;
   if (!deps.targets || !deps.outbox) {
@@ -154,7 +154,7 @@ async function deliver(deps: TrustReportDeps, made: MadeReport): Promise<void> {
   }
   if (deps.targets.wantsLink(tenant)) {
     const ttlMs = deps.tenants.find((t) => t.id === tenant)?.reports.linkTtl ?? 7 * 86_400_000;
-    const link = await mintLink(deps.knex, { tenant, reportId: report.id, ttlMs });
+    const link = await mintLink(deps.knex, { tenant, reportId: report.id, ttlMs, now });
     await deps.ledger.append(tenant, {
       kind: 'delivery.finished',
       data: {
