@@ -10,6 +10,7 @@ import * as logNoTruncate from './0007_log_no_truncate.js';
 import * as disclosures from './0008_disclosures.js';
 import * as reports from './0009_reports.js';
 import * as observability from './0010_observability.js';
+import * as retention from './0011_retention.js';
 
 export const migrations: Record<string, Knex.Migration> = {
   '0001_foundation': foundation,
@@ -22,4 +23,5 @@ export const migrations: Record<string, Knex.Migration> = {
   '0008_disclosures': disclosures,
   '0009_reports': reports,
   '0010_observability': observability,
+  '0011_retention': retention,
 };

@@ -6,6 +6,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { createDeliveryTargetSchema } from './delivery/delivery.js';
 import { duration } from './pipeline/duration.js';
+import { retentionSchema } from './retention/policy.js';
 import { Secret } from './secret.js';
 import { validateCron } from './triggers/schedules.js';
 
@@ -241,6 +242,8 @@ export function tenantSchema(ctx: ParseContext) {
         })
         .default({ witness: [] }),
       reports: reportsSchema(ctx).default(reportDefaults),
+      /** How long content beside the receipts is kept (`warden purge`). */
+      retention: retentionSchema,
     })
     .transform((tenant) => ({ ...tenant, name: tenant.name ?? tenant.id }));
 }

@@ -1,9 +1,11 @@
 /** The `warden` command: parses arguments with commander and dispatches to one module per command. */
 import { Command, CommanderError } from 'commander';
 import { baselineCommand } from './commands/baseline.js';
+import { drDrillCommand } from './commands/dr-drill.js';
 import { exportCommand } from './commands/export.js';
 import { migrateCommand } from './commands/migrate.js';
 import { playbookCommand } from './commands/playbook.js';
+import { purgeCommand } from './commands/purge.js';
 import { reportCommand } from './commands/report.js';
 import { serveCommand } from './commands/serve.js';
 import { simulateCommand } from './commands/simulate.js';
@@ -35,6 +37,8 @@ export function createProgram(io: Io): Command {
     verifyCommand,
     reportCommand,
     baselineCommand,
+    purgeCommand,
+    drDrillCommand,
   ]) {
     program.addCommand(make(io));
   }
