@@ -124,9 +124,11 @@ export async function dryRun(opts: {
       dryRun: true,
       exampleDigest: digestJson(opts.example),
       outcome,
-      steps: steps.map(({ effects: _e, ...p }) => p) as unknown as JsonValue,
+      steps: steps.map(({ effects: _e, summary: _s, ...p }) => p) as unknown as JsonValue,
       ...(sim.ok ? {} : { denied: { step: sim.step, reason: sim.reason, detail: sim.detail } }),
     },
+    // What a plugin says it will do may quote the step's input, which is private.
+    private: { summaries: Object.fromEntries(steps.map((p) => [p.step, p.summary])) },
   });
   return {
     playbook,

@@ -128,7 +128,13 @@ export function createEngine(deps: EngineDeps): Engine {
           step: p.step,
           fields: { plan: p as unknown as JsonValue, input_digest: p.inputDigest },
         })),
-        { steps: sim.steps.map(({ input: _i, effects: _e, ...p }) => p) as unknown as JsonValue },
+        {
+          steps: sim.steps.map(
+            ({ input: _i, effects: _e, summary: _s, ...p }) => p,
+          ) as unknown as JsonValue,
+        },
+        // What a plugin says it will do may quote the step's input, which is private.
+        { summaries: Object.fromEntries(sim.steps.map((p) => [p.step, p.summary])) },
       );
     }
     return sim.steps;

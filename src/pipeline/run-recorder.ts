@@ -27,6 +27,8 @@ export interface RunRecorder {
   simulated(
     plans: Array<{ step: string; fields: StepFields }>,
     data: Record<string, JsonValue>,
+    /** Fields the receipt commits to privately (the plugins' summaries, which may quote inputs). */
+    privateData?: Record<string, JsonValue>,
   ): Promise<void>;
   /**
    * The step waits for a human: its decision is stored, the run becomes `awaiting_approval`, and
@@ -122,13 +124,17 @@ export function createRunRecorder(
       });
       return 'awaiting_approval';
     },
-    async simulated(plans, data) {
+    async simulated(plans, data, privateData) {
       await commit(
         {
           steps: plans.map((p) => ({ run: runId, step: p.step, fields: p.fields })),
           run: { run: runId, status: 'running', error: null },
         },
-        { kind: 'run.simulated', data: { playbook: ref, version: v.version, ...data } },
+        {
+          kind: 'run.simulated',
+          data: { playbook: ref, version: v.version, ...data },
+          ...(privateData ? { private: privateData } : {}),
+        },
       );
     },
   };

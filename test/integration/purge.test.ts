@@ -88,15 +88,14 @@ describeEngines('retention purge', ({ db }) => {
   }
 
   /**
-   * Which of the tenant's tables still hold `text`, Disclosures decoded. Receipts are left out: they
-   * are kept forever and only their public fields are in them (a plugin's simulation summary, which
-   * the probe makes of its input, is one: see docs/retention.md).
+   * Which of the tenant's tables still hold `text`, Disclosures decoded — receipts included: they are
+   * kept forever, so what a step was given may only be in their private fields (the Disclosures).
    */
   async function tablesHolding(tenant: string, text: string): Promise<string[]> {
     const { rows } = await knex().raw(
       `select table_name from information_schema.columns
        where column_name = 'tenant_id' and table_schema = current_schema()
-         and table_name <> 'receipts' order by table_name`,
+       order by table_name`,
     );
     const found: string[] = [];
     for (const { table_name: table } of rows as Array<{ table_name: string }>) {
