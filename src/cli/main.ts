@@ -5,6 +5,7 @@ import { drDrillCommand } from './commands/dr-drill.js';
 import { exportCommand } from './commands/export.js';
 import { migrateCommand } from './commands/migrate.js';
 import { playbookCommand } from './commands/playbook.js';
+import { postureCommand } from './commands/posture.js';
 import { purgeCommand } from './commands/purge.js';
 import { reportCommand } from './commands/report.js';
 import { serveCommand } from './commands/serve.js';
@@ -39,6 +40,7 @@ export function createProgram(io: Io): Command {
     baselineCommand,
     purgeCommand,
     drDrillCommand,
+    postureCommand,
   ]) {
     program.addCommand(make(io));
   }
