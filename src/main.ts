@@ -33,6 +33,7 @@ import { validatePluginSettings, validatePlugins } from './plugins/registry.js';
 import { createInlineQueue } from './queue/inline-queue.js';
 import type { RunQueue } from './queue/run-queue.js';
 import { openReporting, type Reporting } from './reports/reporting.js';
+import { createRetentionJob, type RetentionJob } from './retention/schedule.js';
 import { type Database, openDatabase } from './storage/database.js';
 import { createRunLock } from './storage/run-lock.js';
 import { countUnfinishedRuns, unfinishedRuns } from './storage/runs.js';
@@ -62,6 +63,7 @@ export interface Runtime {
   anchoring: Anchoring;
   metrics: Metrics;
   reporting: Reporting;
+  retention: RetentionJob;
   internalAlerts: InternalAlerts;
   /** Chat, once open, for internal alert notices. */
   useChatForAlerts(post: (tenant: string, notice: InternalAlertNotice) => Promise<unknown>): void;
@@ -198,6 +200,12 @@ export async function openRuntime(
       }),
     );
     const reporting = openReporting({ config, knex: db.knex, ledger, logger, anchoring });
+    const retention = createRetentionJob({
+      knex: db.knex,
+      ledger,
+      logger,
+      tenants: config.tenants,
+    });
     let postAlert: ((tenant: string, notice: InternalAlertNotice) => Promise<unknown>) | undefined;
     const internalAlerts = createInternalAlerts({
       knex: db.knex,
@@ -213,6 +221,7 @@ export async function openRuntime(
       anchoring,
       metrics,
       reporting,
+      retention,
       internalAlerts,
       useChatForAlerts(post) {
         postAlert = post;
@@ -230,6 +239,7 @@ export async function openRuntime(
         await anchoring.stop();
         await reporting.close();
         await internalAlerts.stop();
+        await retention.stop();
         await witness.drain();
         for (const t of [...witnessTargets.values()].flat()) t.close?.();
         await ingest.drain();
@@ -267,7 +277,11 @@ export async function startWorker(runtime: Runtime): Promise<void> {
   runtime.anchoring.start();
   runtime.reporting.start({ schedule: true });
   runtime.internalAlerts.start(internalAlertsEveryMs);
+  runtime.retention.start(retentionEveryMs);
 }
+
+/** How often content past the tenants' retention policies is purged. */
+const retentionEveryMs = 6 * 3_600_000;
 
 /** How often the internal alert rules are evaluated. */
 const internalAlertsEveryMs = 60_000;

@@ -18,6 +18,7 @@ import { verifyBundle } from '../../src/ledger/verify-bundle.js';
 import { idsDigest } from '../../src/retention/ids-digest.js';
 import { retentionSchema } from '../../src/retention/policy.js';
 import { type PurgeManifest, purge } from '../../src/retention/purge.js';
+import { createRetentionJob } from '../../src/retention/schedule.js';
 import { getCheckpoint } from '../../src/storage/merkle.js';
 import type { TriggerDraft } from '../../src/triggers/trigger-event.js';
 import { createProbe } from '../fakes/probe-plugin.js';
@@ -249,5 +250,25 @@ describeEngines('retention purge', ({ db }) => {
   it('lists nothing twice: a second purge finds nothing left to purge', async () => {
     const again = await purge({ knex: knex(), ledger: g.ledger }, { tenant: 'acme', policy, now });
     expect(again.manifest.categories.map((c) => c.count)).toEqual([0, 0, 0]);
+  });
+
+  it("runs as serve's job: purges only the tenants with something past their windows", async () => {
+    const job = createRetentionJob({
+      knex: knex(),
+      ledger: g.ledger,
+      logger: pino({ level: 'silent' }),
+      tenants: [
+        { id: 'acme', retention: policy },
+        { id: 'other', retention: policy },
+      ],
+    });
+    const receipts = async (t: string) =>
+      (await knex()('receipts').where({ tenant_id: t, kind: 'retention.purged' })).length;
+    const [acmeBefore, otherBefore] = [await receipts('acme'), await receipts('other')];
+    expect(await job.runOnce(now)).toEqual(['other']); // acme was purged above
+    expect(await receipts('acme')).toBe(acmeBefore);
+    expect(await receipts('other')).toBe(otherBefore + 1);
+    expect(await job.runOnce(now)).toEqual([]);
+    expect(await receipts('other')).toBe(otherBefore + 1);
   });
 });
