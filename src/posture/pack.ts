@@ -16,6 +16,7 @@ import type { Receipt } from '../ledger/receipt.js';
 import type { PdfRenderer } from '../reports/pdf.js';
 import { getTenant } from '../storage/tenants.js';
 import type { Claim } from './claim.js';
+import { dashboardClaim } from './claims-dashboard.js';
 import { evidenceClaim, receiptsClaim } from './claims-evidence.js';
 import { deletionClaim, drClaim, reportClaim } from './claims-history.js';
 import { policyClaim } from './claims-policy.js';
@@ -79,6 +80,16 @@ export async function buildPosturePack(
     await deletionClaim(ctx, tenant.id),
     await drClaim(ctx, tenant.id),
     await reportClaim(ctx, tenant.id),
+    await dashboardClaim(ctx, tenant, deps.pdf, now).catch((err: unknown) => {
+      logger.warn({ err }, 'dashboard screenshot not taken');
+      return {
+        id: 'dashboard',
+        title: 'The live dashboard',
+        evidenced: false,
+        summary: `No screenshot: ${(err as Error).message}`,
+        links: [],
+      };
+    }),
   ];
   const render = createPostureRenderer();
   const view = { tenant: { id: tenant.id, name: tenant.name, tier: tenant.tier }, generatedAt };

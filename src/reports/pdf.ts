@@ -58,6 +58,8 @@ export interface PdfRenderOptions {
 
 export interface PdfRenderer {
   render(html: string, options?: PdfRenderOptions): Promise<Uint8Array>;
+  /** A PNG of the whole page at this viewport width (a dashboard screenshot for the posture pack). */
+  screenshot(html: string, options?: { width?: number; height?: number }): Promise<Uint8Array>;
   close(): Promise<void>;
   /** How many times a browser was launched (1 while the warm browser stays up). */
   readonly launches: number;
@@ -112,26 +114,45 @@ export function createPdfRenderer(options: PdfRendererOptions = {}): PdfRenderer
     return launching;
   }
 
+  /** A page of the warm browser holding `html`: no script runs and nothing is fetched. */
+  async function openPage(html: string, viewport?: { width: number; height: number }) {
+    let current = await warmBrowser();
+    if (!current.connected) {
+      browser = undefined;
+      current = await warmBrowser();
+    }
+    const page = await current.newPage();
+    try {
+      await page.setJavaScriptEnabled(false);
+      await page.setRequestInterception(true);
+      page.on('request', (request) => {
+        if (request.url().startsWith('data:')) void request.continue();
+        else void request.abort('blockedbyclient');
+      });
+      if (viewport) await page.setViewport(viewport);
+      await page.setContent(html, { waitUntil: 'load' });
+      return page;
+    } catch (err) {
+      await page.close().catch(() => {});
+      throw err;
+    }
+  }
+
   return {
     get launches() {
       return launches;
     },
-    async render(html, renderOptions = {}) {
-      let current = await warmBrowser();
-      if (!current.connected) {
-        browser = undefined;
-        current = await warmBrowser();
-      }
-      const page = await current.newPage();
+    async screenshot(html, size = {}) {
+      const page = await openPage(html, { width: size.width ?? 1280, height: size.height ?? 900 });
       try {
-        // The report is self-contained: no script runs and nothing is fetched.
-        await page.setJavaScriptEnabled(false);
-        await page.setRequestInterception(true);
-        page.on('request', (request) => {
-          if (request.url().startsWith('data:')) void request.continue();
-          else void request.abort('blockedbyclient');
-        });
-        await page.setContent(html, { waitUntil: 'load' });
+        return await page.screenshot({ type: 'png', fullPage: true });
+      } finally {
+        await page.close().catch(() => {});
+      }
+    },
+    async render(html, renderOptions = {}) {
+      const page = await openPage(html);
+      try {
         return await page.pdf({
           format: 'A4',
           printBackground: true,

@@ -4,6 +4,7 @@
  * standalone scripts pass on its artifacts, and one altered byte fails the manifest check.
  */
 import { execFile, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -179,6 +180,21 @@ describeEngines('posture pack', ({ db }) => {
     expect(metrics[3]).toMatchObject({ value: '0', met: true });
   });
 
+  it.skipIf(!chromium)(
+    'keeps a dashboard screenshot, listed with its digest and linked',
+    async () => {
+      const png = await readFile(join(dir, 'dashboard.png'));
+      expect(png.subarray(1, 4).toString()).toBe('PNG');
+      expect(png.readUInt32BE(16)).toBe(1280); // IHDR width: the laptop viewport
+      const manifest = JSON.parse(await readFile(join(dir, 'MANIFEST.json'), 'utf8')) as {
+        artifacts: Array<{ path: string; sha256: string }>;
+      };
+      const listed = manifest.artifacts.find((a) => a.path === 'dashboard.png');
+      expect(listed?.sha256).toBe(createHash('sha256').update(png).digest('hex'));
+      expect(await readFile(join(dir, 'index.html'), 'utf8')).toContain('href="dashboard.png"');
+    },
+  );
+
   it.skipIf(!chromium)('renders the one-pager as a PDF when Chromium is available', async () => {
     const pdf = await readFile(join(dir, 'posture.pdf'));
     expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
@@ -223,8 +239,10 @@ describeEngines('posture pack', ({ db }) => {
         { knex: db().knex, ledger, logger },
         { tenant, outDir: again },
       );
-      expect(claims.filter((c) => !c.evidenced).map((c) => c.id)).toEqual([]);
+      // Built without a browser: only the dashboard screenshot is missing, and it says why.
+      expect(claims.filter((c) => !c.evidenced).map((c) => c.id)).toEqual(['dashboard']);
       const index = await readFile(join(again, 'index.html'), 'utf8');
+      expect(index).toContain('No screenshot: Chromium is not available');
       expect(index).toContain('rpoSeconds: 12');
       expect(index).toContain('No PDF');
       expect(existsSync(join(again, 'deletion/purge-receipt.json'))).toBe(true);
