@@ -4,7 +4,10 @@
  * When nothing happened yet, the claim says so.
  */
 import type { Knex } from 'knex';
+import { inclusionProofs } from '../ledger/anchor.js';
+import { getCheckpoint } from '../storage/merkle.js';
 import { getReport, listReports } from '../storage/reports.js';
+import { getPurgeManifest } from '../storage/retention.js';
 import { type Claim, receiptFacts, receiptLabel } from './claim.js';
 import { latestReceipts } from './latest-receipts.js';
 import type { PackWriter } from './pack-writer.js';
@@ -31,8 +34,12 @@ async function latestReceiptClaim(
   };
 }
 
-export const deletionClaim = (deps: Deps, tenant: string) =>
-  latestReceiptClaim(deps, tenant, {
+/**
+ * The latest purge manifest, with what makes it checkable: the stored id lists its digests cover,
+ * and its receipt's inclusion proof in the tenant's log against the current checkpoint.
+ */
+export async function deletionClaim(deps: Deps, tenant: string): Promise<Claim> {
+  const claim = await latestReceiptClaim(deps, tenant, {
     id: 'deletion',
     title: 'Provable deletion',
     kind: 'retention.purged',
@@ -40,6 +47,34 @@ export const deletionClaim = (deps: Deps, tenant: string) =>
     what: 'The latest purge manifest, signed as a receipt: what was deleted, while the Merkle log keeps the leaf hashes so earlier proofs still verify',
     none: 'No purge has run yet for this tenant, so there is no purge manifest to show.',
   });
+  const [receipt] = await latestReceipts(deps.knex, tenant, { kind: 'retention.purged', limit: 1 });
+  if (!claim.evidenced || !receipt) return claim;
+  const id = receipt.payload.id;
+  const lists = await getPurgeManifest(deps.knex, tenant, id);
+  if (lists) {
+    claim.links.push({
+      href: await deps.writer.json('deletion/purge-ids.json', lists),
+      label: 'the purged ids, from which each category’s idsDigest is recomputed',
+    });
+  }
+  const checkpoint = await getCheckpoint(deps.knex, tenant);
+  const seq = receipt.payload.seq;
+  if (checkpoint && seq <= checkpoint.size) {
+    const [hashes] = await inclusionProofs(deps.knex, tenant, seq - 1, seq, checkpoint.size);
+    const proof = {
+      receiptId: id,
+      leafIndex: seq - 1,
+      treeSize: checkpoint.size,
+      hashes: (hashes ?? []).map((h) => h.toString('base64')),
+      checkpoint: checkpoint.note,
+    };
+    claim.links.push({
+      href: await deps.writer.json('deletion/purge-proof.json', proof),
+      label: `its inclusion proof in the log of size ${checkpoint.size} (RFC 9162)`,
+    });
+  }
+  return claim;
+}
 
 export const drClaim = (deps: Deps, tenant: string) =>
   latestReceiptClaim(deps, tenant, {

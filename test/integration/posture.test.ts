@@ -13,13 +13,18 @@ import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createAnchoring } from '../../src/ledger/anchor.js';
 import { exportBundle } from '../../src/ledger/bundle.js';
+import { canonicalBytes } from '../../src/ledger/canonical-json.js';
+import { parseCheckpoint } from '../../src/ledger/checkpoint.js';
 import type { Ledger } from '../../src/ledger/ledger.js';
+import { leafHash, verifyInclusion } from '../../src/ledger/merkle.js';
 import { verifyBundle } from '../../src/ledger/verify-bundle.js';
 import { checkManifest, type PostureManifest, sha256Hex } from '../../src/posture/manifest.js';
 import { buildPosturePack, type PostureResult } from '../../src/posture/pack.js';
 import { isoWeekOf } from '../../src/reports/iso-week.js';
 import { createPdfRenderer } from '../../src/reports/pdf.js';
 import { makeTrustReport } from '../../src/reports/trust-report.js';
+import { retentionSchema } from '../../src/retention/policy.js';
+import { purge } from '../../src/retention/purge.js';
 import { chromiumUnderTest } from '../helpers/chromium.js';
 import { createTestLedger, describeEngines } from '../helpers/database.js';
 
@@ -247,6 +252,36 @@ describeEngines('posture pack', ({ db }) => {
       expect(index).toContain('No PDF');
       expect(existsSync(join(again, 'deletion/purge-receipt.json'))).toBe(true);
       expect(existsSync(join(again, 'dr/drill-receipt.json'))).toBe(true);
+      expect((await checkManifest(again)).ok).toBe(true);
+    } finally {
+      await rm(again, { recursive: true, force: true });
+    }
+  });
+
+  it('proves the latest purge: its id lists match the signed digests, and its receipt is in the log', async () => {
+    const knex = db().knex;
+    const done = await purge(
+      { knex, ledger },
+      { tenant, policy: retentionSchema.parse(undefined), now: new Date() },
+    );
+    const anchoring = createAnchoring({
+      knex,
+      signer: ledger.signer,
+      origin: (t) => `warden.test/${t}`,
+      enabled: async () => true,
+      logger,
+    });
+    const again = await mkdtemp(join(tmpdir(), 'warden-posture-'));
+    try {
+      await buildPosturePack({ knex, ledger, logger, anchoring }, { tenant, outDir: again });
+      const proof = JSON.parse(await readFile(join(again, 'deletion/purge-proof.json'), 'utf8'));
+      expect(proof.receiptId).toBe(done.receipt?.payload.id);
+      const cp = parseCheckpoint(proof.checkpoint.slice(0, proof.checkpoint.indexOf('\n\n') + 1));
+      const leaf = leafHash(canonicalBytes(done.receipt?.payload));
+      const path = (proof.hashes as string[]).map((h) => Buffer.from(h, 'base64'));
+      expect(verifyInclusion(leaf, proof.leafIndex, proof.treeSize, path, cp.rootHash)).toBe(true);
+      const lists = JSON.parse(await readFile(join(again, 'deletion/purge-ids.json'), 'utf8'));
+      expect(lists).toBeTruthy();
       expect((await checkManifest(again)).ok).toBe(true);
     } finally {
       await rm(again, { recursive: true, force: true });
