@@ -6,20 +6,15 @@
 import type { KeyObject } from 'node:crypto';
 import { bundleFormat } from './bundle.js';
 import { canonicalBytes } from './canonical-json.js';
-import { verifyCheckpoint } from './checkpoint.js';
-import { decodeDisclosure, disclosureDigest, sdField } from './disclosure.js';
-import { keyIdOf, publicKeyFromPem, rawPublicKey, verifyEd25519 } from './ed25519.js';
-import { leafHash, verifyConsistency, verifyInclusion } from './merkle.js';
+import { sdField } from './disclosure.js';
+import { keyIdOf, publicKeyFromPem, verifyEd25519 } from './ed25519.js';
+import { leafHash } from './merkle.js';
 import { digestOf } from './receipt.js';
-import { verifierKey } from './signed-note.js';
+import { anchorChecks } from './verify-anchor.js';
+import { Check, type CheckResult, isObj, isSeq, isSig, Label, noDigests } from './verify-check.js';
+import { type Committed, disclosureCheck } from './verify-disclosures.js';
 
-export interface CheckResult {
-  name: string;
-  ok: boolean;
-  /** What was checked, or the first failure, precisely. */
-  detail: string;
-  failures: number;
-}
+export type { CheckResult } from './verify-check.js';
 
 export interface VerifyOptions {
   /** Called every `progressEvery` receipts. */
@@ -31,59 +26,6 @@ export interface VerifyOptions {
 export interface VerifyReport {
   ok: boolean;
   checks: CheckResult[];
-}
-
-class Check {
-  failures = 0;
-  first: string | undefined;
-  constructor(readonly name: string) {}
-  fail(detail: string) {
-    this.failures++;
-    this.first ??= detail;
-  }
-  result(okDetail: string): CheckResult {
-    return this.failures === 0
-      ? { name: this.name, ok: true, detail: okDetail, failures: 0 }
-      : {
-          name: this.name,
-          ok: false,
-          detail:
-            this.failures > 1
-              ? `${this.first} (and ${this.failures - 1} more)`
-              : (this.first as string),
-          failures: this.failures,
-        };
-  }
-}
-
-type Obj = Record<string, unknown>;
-const isSeq = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 1;
-/** An Ed25519 signature in canonical base64url: 64 bytes, 86 characters, no padding. */
-const isSig = (v: unknown): v is string =>
-  typeof v === 'string' && /^[A-Za-z0-9_-]{85}[AQgw]$/.test(v);
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/**
- * A receipt's name in messages, built only when a message uses it (template literals call
- * toString): verifying 100,000 receipts builds none when all is well.
- */
-class Label {
-  constructor(
-    private readonly r: unknown,
-    private readonly index: number,
-  ) {}
-  toString(): string {
-    return label(this.r, this.index);
-  }
-}
-
-const noDigests: ReadonlySet<string> = new Set();
-
-function label(r: unknown, index: number): string {
-  const p = isObj(r) && isObj(r.payload) ? r.payload : {};
-  const id = typeof p.id === 'string' ? p.id : '?';
-  const seq = typeof p.seq === 'number' ? p.seq : '?';
-  return `receipt ${id} (seq ${seq}, #${index + 1} in bundle)`;
 }
 
 /** One Ed25519 signature to check: the receipt's canonical payload bytes, its signature, its key. */
@@ -306,184 +248,4 @@ export function startVerify(
       return { ok: checks.every((c) => c.ok), checks };
     },
   };
-}
-
-/**
- * The checkpoint (a C2SP signed note by one of the bundle's keys, for this tenant's log) and the
- * inclusion of every receipt it covers: each proof must lead from the receipt's leaf hash to the
- * checkpoint's root, and no covered receipt may lack one.
- */
-function anchorChecks(
-  bundle: Obj,
-  tenant: string,
-  keys: ReadonlyMap<string, KeyObject>,
-  leaves: ReadonlyMap<string, { leaf: Buffer; seq: number; name: Label }>,
-): CheckResult[] {
-  const checkpoint = new Check('checkpoint');
-  const inclusion = new Check('inclusion');
-  const proofs = Array.isArray(bundle.proofs) ? bundle.proofs : [];
-  if (bundle.checkpoint === null || bundle.checkpoint === undefined) {
-    if (proofs.length > 0)
-      inclusion.fail(`${proofs.length} proof(s) but no checkpoint to check them against`);
-    return [
-      checkpoint.result('no checkpoint: this tenant’s receipts are not anchored'),
-      inclusion.result('no proofs'),
-    ];
-  }
-  if (typeof bundle.checkpoint !== 'string') {
-    checkpoint.fail('checkpoint is not a signed note (string)');
-    return [checkpoint.result(''), inclusion.result('')];
-  }
-  const origin = bundle.checkpoint.split('\n', 1)[0] ?? '';
-  let verified: ReturnType<typeof verifyCheckpoint> | undefined;
-  let problems: string[] = [];
-  for (const key of keys.values()) {
-    let vkey: string;
-    try {
-      vkey = verifierKey(origin, rawPublicKey(key));
-    } catch (err) {
-      problems = [`the checkpoint's origin is not a valid key name (${(err as Error).message})`];
-      break;
-    }
-    const v = verifyCheckpoint(bundle.checkpoint, vkey);
-    if (v.ok) {
-      verified = v;
-      break;
-    }
-    problems = v.problems;
-  }
-  if (!verified?.ok) {
-    checkpoint.fail(
-      `the checkpoint is not signed by a bundle key: ${problems.join('; ') || 'no key'}`,
-    );
-    return [checkpoint.result(''), inclusion.result('')];
-  }
-  const cp = verified.checkpoint;
-  if (!cp.origin.endsWith(`/${tenant}`))
-    checkpoint.fail(`the checkpoint's log ${cp.origin} is not tenant ${tenant}'s`);
-  const grew = consistencyCheck(bundle, cp, keys);
-  const proven = new Set<string>();
-  for (const [i, proof] of proofs.entries()) {
-    const p = isObj(proof) ? proof : {};
-    const target = typeof p.receiptId === 'string' ? leaves.get(p.receiptId) : undefined;
-    const hashes = Array.isArray(p.hashes) ? p.hashes : [];
-    if (!target) {
-      inclusion.fail(`proof #${i + 1} names no receipt of the bundle`);
-      continue;
-    }
-    proven.add(p.receiptId as string);
-    const decoded = hashes.map((h) =>
-      typeof h === 'string' ? Buffer.from(h, 'base64') : Buffer.alloc(0),
-    );
-    if (p.leafIndex !== target.seq - 1 || p.treeSize !== cp.size) {
-      inclusion.fail(
-        `${target.name}: proof is for leaf ${String(p.leafIndex)} of size ${String(p.treeSize)}, expected leaf ${target.seq - 1} of ${cp.size}`,
-      );
-    } else if (!verifyInclusion(target.leaf, target.seq - 1, cp.size, decoded, cp.rootHash)) {
-      inclusion.fail(`${target.name}: the inclusion proof does not lead to the checkpoint root`);
-    }
-  }
-  let covered = 0;
-  let newer = 0;
-  for (const [id, leaf] of leaves) {
-    if (leaf.seq > cp.size) newer++;
-    else {
-      covered++;
-      if (!proven.has(id))
-        inclusion.fail(`${leaf.name}: covered by the checkpoint but has no proof`);
-    }
-  }
-  return [
-    checkpoint.result(`signed checkpoint of ${cp.origin}, size ${cp.size}`),
-    ...(grew ? [grew] : []),
-    inclusion.result(
-      `${covered} receipt(s) proven included in the log of size ${cp.size}${newer > 0 ? `; ${newer} newer receipt(s) not yet anchored` : ''}`,
-    ),
-  ];
-}
-
-/**
- * With an older checkpoint in the bundle (`--since-checkpoint`): it is signed by a bundle key for
- * the same log, and the consistency proof shows the log grew from it to the bundle's checkpoint.
- */
-function consistencyCheck(
-  bundle: Obj,
-  current: { origin: string; size: number; rootHash: Buffer },
-  keys: ReadonlyMap<string, KeyObject>,
-): CheckResult | undefined {
-  if (bundle.consistency === undefined) return undefined;
-  const check = new Check('consistency');
-  const c = isObj(bundle.consistency) ? bundle.consistency : {};
-  const note = typeof c.checkpoint === 'string' ? c.checkpoint : '';
-  const hashes = Array.isArray(c.hashes) ? c.hashes : [];
-  let old: { size: number; rootHash: Buffer } | undefined;
-  for (const key of keys.values()) {
-    const v = verifyCheckpoint(
-      note,
-      verifierKey(current.origin, rawPublicKey(key)),
-      current.origin,
-    );
-    if (v.ok) old = v.checkpoint;
-  }
-  if (!old) {
-    check.fail('the older checkpoint is not a note signed by a bundle key for the same log');
-  } else {
-    const decoded = hashes.map((h) =>
-      typeof h === 'string' ? Buffer.from(h, 'base64') : Buffer.alloc(0),
-    );
-    if (!verifyConsistency(old.size, current.size, decoded, old.rootHash, current.rootHash)) {
-      check.fail(
-        `the log of size ${current.size} is not consistent with the older checkpoint of size ${old.size}`,
-      );
-    }
-  }
-  return check.result(`the log only grew: size ${old?.size} → ${current.size}, consistency proven`);
-}
-
-interface Committed {
-  sd: ReadonlySet<string>;
-  payload: Obj;
-  name: Label;
-}
-
-/**
- * Each Disclosure the bundle carries: a well-formed `[salt, name, value]`, its digest among the
- * committed `_sd` digests of the signed receipt it names, a name the payload does not also show, and
- * disclosed once.
- */
-function disclosureCheck(bundle: Obj, committed: ReadonlyMap<string, Committed>): CheckResult {
-  const check = new Check('disclosures');
-  const list = bundle.disclosures === undefined ? [] : bundle.disclosures;
-  if (!Array.isArray(list)) {
-    check.fail('disclosures is not an array');
-    return check.result('');
-  }
-  let hidden = 0;
-  for (const c of committed.values()) hidden += c.sd.size;
-  const seen = new Set<string>();
-  for (const [i, entry] of list.entries()) {
-    const e = isObj(entry) ? entry : {};
-    const target = typeof e.receiptId === 'string' ? committed.get(e.receiptId) : undefined;
-    if (!target || typeof e.disclosure !== 'string') {
-      check.fail(`disclosure #${i + 1} names no receipt of the bundle or has no disclosure`);
-      continue;
-    }
-    const decoded = decodeDisclosure(e.disclosure);
-    if (!decoded.ok) {
-      check.fail(`${target.name}: disclosure #${i + 1} is ${decoded.problem}`);
-    } else if (!target.sd.has(disclosureDigest(e.disclosure))) {
-      check.fail(
-        `${target.name}: the disclosure of "${decoded.name}" does not match any digest the receipt commits to`,
-      );
-    } else if (decoded.name in target.payload) {
-      check.fail(`${target.name}: "${decoded.name}" is disclosed but also in the signed payload`);
-    } else if (seen.has(`${e.receiptId}\n${decoded.name}`)) {
-      check.fail(`${target.name}: "${decoded.name}" is disclosed twice`);
-    } else {
-      seen.add(`${e.receiptId}\n${decoded.name}`);
-    }
-  }
-  return check.result(
-    `${seen.size} disclosed field(s) match their receipts' digests; ${hidden - seen.size} private field(s) stay hidden`,
-  );
 }
