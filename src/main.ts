@@ -8,21 +8,17 @@ import type { Logger } from 'pino';
 import { createApp, isLoopback } from './app.js';
 import { openChat } from './chat/chat.js';
 import type { Config } from './config.js';
-import { createDeliveryTarget } from './delivery/delivery.js';
 import { WardenError } from './errors.js';
 import { expireOverdue } from './guardrails/approvals.js';
 import type { Guard } from './guardrails/decision.js';
 import { openGuardrails } from './guardrails/guardrails.js';
-import { type Anchoring, anchoringEnabled, createAnchoring } from './ledger/anchor.js';
+import type { Anchoring } from './ledger/anchor.js';
 import { createLedger, type Ledger } from './ledger/ledger.js';
 import { loadOrCreateSigningKey } from './ledger/signing-key.js';
-import { createWitness } from './ledger/witness.js';
 import { createWorkerSigner } from './ledger/worker-signer.js';
-import type { InternalAlertNotice } from './observability/internal-alert-notice.js';
-import { createInternalAlerts, type InternalAlerts } from './observability/internal-alerts.js';
 import { createLogger } from './observability/logger.js';
-import { createMetrics, type Metrics } from './observability/metrics.js';
-import { createMetricsRecorder, manualMinutesFrom } from './observability/metrics-recorder.js';
+import type { Metrics } from './observability/metrics.js';
+import { type Operations, openOperations } from './operations.js';
 import { createEngine, type Engine } from './pipeline/engine.js';
 import { type LoadedPlaybook, loadTenantPlaybooks } from './pipeline/playbook-files.js';
 import { syncPlaybookVersions } from './pipeline/playbook-versions.js';
@@ -32,11 +28,10 @@ import { plugins } from './plugins/index.js';
 import { validatePluginSettings, validatePlugins } from './plugins/registry.js';
 import { createInlineQueue } from './queue/inline-queue.js';
 import type { RunQueue } from './queue/run-queue.js';
-import { openReporting, type Reporting } from './reports/reporting.js';
-import { createRetentionJob, type RetentionJob } from './retention/schedule.js';
+import type { Reporting } from './reports/reporting.js';
 import { type Database, openDatabase } from './storage/database.js';
 import { createRunLock } from './storage/run-lock.js';
-import { countUnfinishedRuns, unfinishedRuns } from './storage/runs.js';
+import { unfinishedRuns } from './storage/runs.js';
 import { syncTenants } from './tenancy/tenants.js';
 import { createCronFire, schedulesOf } from './triggers/cron.js';
 import { createIngest, type Ingest } from './triggers/ingest.js';
@@ -63,10 +58,8 @@ export interface Runtime {
   anchoring: Anchoring;
   metrics: Metrics;
   reporting: Reporting;
-  retention: RetentionJob;
-  internalAlerts: InternalAlerts;
-  /** Chat, once open, for internal alert notices. */
-  useChatForAlerts(post: (tenant: string, notice: InternalAlertNotice) => Promise<unknown>): void;
+  /** Anchoring, witnesses, metrics, reports, retention, internal alerts: started by a worker. */
+  operations: Operations;
   /** Periodic work of this process (the approval expiry sweep), stopped by close(). */
   timers: Set<NodeJS.Timeout>;
   close(): Promise<void>;
@@ -173,59 +166,15 @@ export async function openRuntime(
       },
     });
     const timers = new Set<NodeJS.Timeout>();
-    let metrics: Metrics | undefined;
-    const witnessTargets = new Map(
-      config.tenants.map((t) => [t.id, t.anchoring.witness.map((w) => createDeliveryTarget(w))]),
-    );
-    const witness = createWitness({ targets: (t) => witnessTargets.get(t) ?? [], logger });
-    const anchoring = createAnchoring({
-      knex: db.knex,
-      signer,
-      origin: (tenant) => `${config.logOrigin}/${tenant}`,
-      enabled: anchoringEnabled(db.knex, tenants),
-      logger,
-      onCheckpoint: (tenant, cp) => {
-        metrics?.checkpointsSigned.inc({ tenant });
-        witness.publish(tenant, cp);
-      },
-    });
-    metrics = createMetrics({
-      anchoringLag: () => anchoring.lag(),
-      queueDepth: () => countUnfinishedRuns(db.knex),
-    });
-    ledger.subscribe(
-      createMetricsRecorder(metrics, {
-        manualMinutes: manualMinutesFrom(db.knex),
-        onError: (err) => logger.warn({ err }, 'metrics recorder failed'),
-      }),
-    );
-    const reporting = openReporting({ config, knex: db.knex, ledger, logger, anchoring });
-    const retention = createRetentionJob({
-      knex: db.knex,
-      ledger,
-      logger,
-      tenants: config.tenants,
-    });
-    let postAlert: ((tenant: string, notice: InternalAlertNotice) => Promise<unknown>) | undefined;
-    const internalAlerts = createInternalAlerts({
-      knex: db.knex,
-      ledger,
-      logger,
-      anchoringLag: () => anchoring.lag(),
-      notify: (tenant, notice) => postAlert?.(tenant, notice),
-    });
+    const operations = openOperations({ config, knex: db.knex, ledger, signer, logger });
     return {
       config,
       logger,
       timers,
-      anchoring,
-      metrics,
-      reporting,
-      retention,
-      internalAlerts,
-      useChatForAlerts(post) {
-        postAlert = post;
-      },
+      operations,
+      anchoring: operations.anchoring,
+      metrics: operations.metrics,
+      reporting: operations.reporting,
       db,
       ledger,
       ingest,
@@ -236,12 +185,7 @@ export async function openRuntime(
       playbooks,
       async close() {
         for (const timer of timers) clearInterval(timer);
-        await anchoring.stop();
-        await reporting.close();
-        await internalAlerts.stop();
-        await retention.stop();
-        await witness.drain();
-        for (const t of [...witnessTargets.values()].flat()) t.close?.();
+        await operations.close();
         await ingest.drain();
         await queue.stop();
         await ledger.drain();
@@ -274,17 +218,8 @@ export async function startWorker(runtime: Runtime): Promise<void> {
     expireOverdue(deps).catch((err: unknown) => logger.error({ err }, 'approval expiry failed'));
   await expire();
   runtime.timers.add(setInterval(expire, expirySweepMs).unref());
-  runtime.anchoring.start();
-  runtime.reporting.start({ schedule: true });
-  runtime.internalAlerts.start(internalAlertsEveryMs);
-  runtime.retention.start(retentionEveryMs);
+  runtime.operations.start();
 }
-
-/** How often content past the tenants' retention policies is purged. */
-const retentionEveryMs = 6 * 3_600_000;
-
-/** How often the internal alert rules are evaluated. */
-const internalAlertsEveryMs = 60_000;
 
 export interface Server {
   url: string;
@@ -319,17 +254,7 @@ export async function serve(config: Config, opts: { logger?: Logger } = {}): Pro
     metrics: runtime.metrics,
     reports: runtime.reporting.make,
   });
-  runtime.reporting.useChat(chat.postReportLink);
-  runtime.useChatForAlerts((tenant, notice) =>
-    chat.postNotice(tenant, {
-      title:
-        notice.transition === 'fired'
-          ? `Warden alert: ${notice.title}`
-          : `Cleared: ${notice.title}`,
-      lines: [notice.message, `Receipt ${notice.receiptId}`],
-      tone: notice.transition === 'fired' ? 'warning' : 'success',
-    }),
-  );
+  runtime.operations.useChat(chat);
   let server: ServerType | undefined;
   const port = await (role === 'ingress' ? Promise.resolve() : startWorker(runtime))
     .then(() => (role === 'worker' ? undefined : scheduler.sync(schedulesOf(playbooks))))
