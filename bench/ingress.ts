@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import knexFactory from 'knex';
+import { createBenchDatabase } from './bench-database.js';
 import { type BenchRow, defineBenchmark } from './benchmark.js';
 import { type ServerProcess, startServer, stopServer } from './server-process.js';
 import { withDeadline } from './stats.js';
@@ -525,32 +526,6 @@ async function withCommits<T>(url: string, fn: () => Promise<T>): Promise<[T, Co
 }
 
 // --- the database --------------------------------------------------------------------------------
-
-/** A new database on the server of DATABASE_URL (serve() takes no schema), dropped afterwards. */
-async function createBenchDatabase(
-  databaseUrl: string,
-): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `warden_bench_${randomBytes(5).toString('hex')}`;
-  const admin = knexFactory({ client: 'pg', connection: databaseUrl, pool: { min: 0, max: 1 } });
-  try {
-    await admin.raw(`create database ${name}`);
-  } catch (err) {
-    await admin.destroy();
-    throw err;
-  }
-  const url = new URL(databaseUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      try {
-        await admin.raw(`drop database if exists ${name} with (force)`);
-      } finally {
-        await admin.destroy();
-      }
-    },
-  };
-}
 
 // --- the benchmark -------------------------------------------------------------------------------
 

@@ -1,11 +1,4 @@
-/**
- * Reports benchmark: the Trust Report aggregation (`aggregateTrustReport`, all in SQL) over one
- * tenant's week of 1,000,000 receipts and 50,000 runs on PostgreSQL, beside one grouped pass over
- * those receipts; and that report's PDF with a warm browser, beside a trivial one-page PDF from the
- * same renderer.
- */
-import { randomBytes } from 'node:crypto';
-import knexFactory, { type Knex } from 'knex';
+import type { Knex } from 'knex';
 import { overviewView } from '../src/observability/dashboard/overview.js';
 import { createDashboardRenderer } from '../src/observability/dashboard/render.js';
 import { timeWindow } from '../src/observability/dashboard/time-window.js';
@@ -13,6 +6,7 @@ import { aggregateTrustReport } from '../src/reports/aggregate.js';
 import { createPdfRenderer, findChromium } from '../src/reports/pdf.js';
 import { renderReportHtml } from '../src/reports/render-html.js';
 import { openDatabase } from '../src/storage/database.js';
+import { createBenchDatabase } from './bench-database.js';
 import { type BenchRow, defineBenchmark } from './benchmark.js';
 import { median } from './stats.js';
 
@@ -179,30 +173,6 @@ async function seedLog(knex: Knex): Promise<void> {
            else timestamptz '${weekStart}' + (n - ${previousReceipts + 1}) * interval '${receiptStep} seconds' end
         + interval '2 seconds'
     from generate_series(${checkpointEvery}, ${size}, ${checkpointEvery}) n`);
-}
-
-/** A new database on the server of DATABASE_URL (migrated on open), dropped afterwards. */
-async function createBenchDatabase(databaseUrl: string) {
-  const name = `warden_bench_${randomBytes(5).toString('hex')}`;
-  const admin = knexFactory({ client: 'pg', connection: databaseUrl, pool: { min: 0, max: 1 } });
-  try {
-    await admin.raw(`create database ${name}`);
-  } catch (err) {
-    await admin.destroy();
-    throw err;
-  }
-  const url = new URL(databaseUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      try {
-        await admin.raw(`drop database if exists ${name} with (force)`);
-      } finally {
-        await admin.destroy();
-      }
-    },
-  };
 }
 
 async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
