@@ -8,7 +8,9 @@ import { approvalsApi } from './api/approvals.js';
 import { exportApi } from './api/export.js';
 import { killSwitchApi } from './api/kill-switch.js';
 import { ledgerApi } from './api/ledger.js';
+import { metricsSummaryApi } from './api/metrics-summary.js';
 import { playbooksApi } from './api/playbooks.js';
+import { type PostureApiDeps, postureApi } from './api/posture.js';
 import { receiptsApi } from './api/receipts.js';
 import { type ReportsApiDeps, reportsApi } from './api/reports.js';
 import { runsApi } from './api/runs.js';
@@ -52,6 +54,8 @@ export interface AppDeps {
   role?: 'all' | 'ingress' | 'worker';
   /** Makes a Trust Report on demand (`POST /api/v1/reports`); without it that route is 503. */
   reports?: ReportsApiDeps['make'];
+  /** Builds a Provable Posture Pack (`POST /api/v1/posture`); without it that route is 503. */
+  posture?: PostureApiDeps['build'];
   /** The process's metrics, served at `/metrics` to the operator. */
   metrics?: Metrics;
   /** Extra readiness probes (the queue, later); each throws when not ready. */
@@ -172,6 +176,7 @@ export function createApp(deps: AppDeps) {
   const operatorToken = deps.config.adminToken?.reveal();
   api.post('/api/v1/kill-switch', operatorOrScope('admin', { ...auth, operatorToken }));
   api.get('/api/v1/kill-switch', read);
+  api.get('/api/v1/metrics/summary', read).post('/api/v1/posture', admin);
   api.route('/api/v1', receiptsApi(db.knex));
   api.route('/api/v1', exportApi(db.knex, deps.anchoring));
   api.route('/api/v1', ledgerApi(db.knex));
@@ -196,6 +201,17 @@ export function createApp(deps: AppDeps) {
         deps.reports ??
         (() => {
           throw new WardenError('not_ready', 'Reports are not made by this process.');
+        }),
+    }),
+  );
+  api.route('/api/v1', metricsSummaryApi(db.knex));
+  api.route(
+    '/api/v1',
+    postureApi({
+      build:
+        deps.posture ??
+        (() => {
+          throw new WardenError('not_ready', 'Posture packs are not made by this process.');
         }),
     }),
   );

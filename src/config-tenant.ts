@@ -3,6 +3,7 @@
  * plugin settings and secrets — and how `env:NAME` secret references are resolved.
  */
 import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { createDeliveryTargetSchema } from './delivery/delivery.js';
 import { duration } from './pipeline/duration.js';
@@ -90,13 +91,27 @@ export function secret(ctx: ParseContext) {
     .transform((raw, check) => resolveSecret(ctx, raw, check));
 }
 
+/**
+ * `file:<relative dir>` (no slash after the colon) names a bucket folder relative to the config
+ * file's folder, like `playbooks`; it becomes the absolute `file:///…` URL the bucket target takes.
+ */
+function resolveRelativeBucket(ctx: ParseContext, value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const { type, url } = value as { type?: unknown; url?: unknown };
+  if (type !== 'bucket' || typeof url !== 'string' || !/^file:(?!\/)./.test(url)) return value;
+  return { ...value, url: pathToFileURL(resolve(ctx.baseDir, url.slice('file:'.length))).href };
+}
+
 /** Where a Trust Report goes: a bucket or webhook (the delivery port), a secure link, or chat. */
 function reportTargetSchema(ctx: ParseContext) {
-  return z.union([
-    createDeliveryTargetSchema(secret(ctx)),
-    z.strictObject({ type: z.literal('link') }),
-    z.strictObject({ type: z.literal('chat') }),
-  ]);
+  return z.preprocess(
+    (value) => resolveRelativeBucket(ctx, value),
+    z.union([
+      createDeliveryTargetSchema(secret(ctx)),
+      z.strictObject({ type: z.literal('link') }),
+      z.strictObject({ type: z.literal('chat') }),
+    ]),
+  );
 }
 
 const reportDefaults = {

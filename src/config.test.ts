@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { exampleConfigPath, loadConfig } from './config.js';
@@ -187,6 +188,27 @@ describe('loadConfig', () => {
     }
     expect(err.message).not.toContain('not-a-secret');
     expect(err.message).not.toMatch(/tenants\[1\]/);
+  });
+
+  it("resolves a relative bucket folder (file:<dir>) against the config file's folder", () => {
+    const cwd = tempDir(
+      [
+        'tenants:',
+        '  - id: acme',
+        '    reports:',
+        '      deliver: [{ type: bucket, url: "file:./bucket" }, { type: bucket, url: "file:///srv/out" }]',
+        '      alternate: { type: bucket, url: "file:../spare" }',
+      ].join('\n'),
+    );
+    const [acme] = loadConfig({ env: {}, cwd }).tenants;
+    expect(acme?.reports.deliver).toEqual([
+      { type: 'bucket', url: pathToFileURL(join(cwd, 'bucket')).href },
+      { type: 'bucket', url: 'file:///srv/out' },
+    ]);
+    expect(acme?.reports.alternate).toEqual({
+      type: 'bucket',
+      url: pathToFileURL(join(cwd, '../spare')).href,
+    });
   });
 
   it('gives weekly reports their defaults: customer audience, PDF, Mondays 06:00 UTC, 7-day links', () => {

@@ -23,7 +23,7 @@ function findPackageRoot(from: string): string {
   return from;
 }
 
-const packageRoot = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
+export const packageRoot = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
 /** The config used when neither `WARDEN_CONFIG` nor `./warden.yaml` exists. */
 export const exampleConfigPath = resolve(packageRoot, 'examples/warden.yaml');
 

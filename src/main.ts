@@ -253,6 +253,21 @@ export async function serve(config: Config, opts: { logger?: Logger } = {}): Pro
     anchoring: runtime.anchoring,
     metrics: runtime.metrics,
     reports: runtime.reporting.make,
+    posture: async (tenant, outDir) => {
+      const { buildPosturePack } = await import('./posture/pack.js');
+      const pdf = await runtime.reporting.pdf();
+      return buildPosturePack(
+        {
+          knex: db.knex,
+          ledger,
+          logger,
+          anchoring: runtime.anchoring,
+          tenants: config.tenants,
+          ...(pdf ? { pdf } : {}),
+        },
+        { tenant, outDir },
+      );
+    },
   });
   runtime.operations.useChat(chat);
   let server: ServerType | undefined;

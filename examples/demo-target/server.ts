@@ -3,13 +3,16 @@
  * receipt lag is stuck high until it is restarted, and a metering job whose hourly rollup is stale
  * until it is rerun; their admin endpoints; their metrics in the Prometheus text format; and just
  * enough of the Prometheus query API (`/api/v1/query`, instant queries) for `prometheus.expect`.
- * Every call is recorded at `GET /admin/calls`. Run it with `npm run demo-target` (port
- * `DEMO_TARGET_PORT`, default 3101, on 127.0.0.1), or in process with `startDemoTarget`.
+ * Every call is recorded at `GET /admin/calls`. Under `/chat/` it is also the demo's chat: a sink
+ * speaking the Bot Framework connector protocol that Warden's Teams channel posts run threads and
+ * approval cards to (chat-sink.ts; read them at `GET /chat`). Run it with `npm run demo-target`
+ * (port `DEMO_TARGET_PORT`, default 3101, on 127.0.0.1), or in process with `startDemoTarget`.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { type ChatMessage, createChatSink } from './chat-sink.js';
 
 export interface DemoTargetOptions {
   /** 0 picks a free port. @defaultValue 3101 */
@@ -26,8 +29,12 @@ export interface DemoTarget {
   /** Base URL, e.g. `http://127.0.0.1:3101`. */
   url: string;
   port: number;
+  /** What Warden posted to the chat sink, oldest first. */
+  chat(): readonly ChatMessage[];
   close(): Promise<void>;
 }
+
+export type { ChatMessage } from './chat-sink.js';
 
 /** One request the target received (every one except `GET /admin/calls` itself). */
 export interface RecordedCall {
@@ -71,6 +78,9 @@ interface State {
   lastRestart: { shard: string; at: string } | null;
   rollupFresh: boolean;
   rollupReruns: number;
+  /** While true the rollup job crashes: reruns answer 503 (the demo's auto-disable example). */
+  rollupBroken: boolean;
+  cachePurges: number;
   /** Actions `/admin/undo` can take back, latest last. */
   undoable: Action[];
 }
@@ -111,6 +121,8 @@ function stuckState(): State {
     lastRestart: null,
     rollupFresh: false,
     rollupReruns: 0,
+    rollupBroken: false,
+    cachePurges: 0,
     undoable: [],
   };
 }
@@ -209,6 +221,7 @@ export async function startDemoTarget(options: DemoTargetOptions = {}): Promise<
   const recoveryMs = options.recoveryMs ?? 2000;
   let state = stuckState();
   const calls: RecordedCall[] = [];
+  const sink = createChatSink();
   /** Idempotency-Key + path → the first answer, replayed for repeats. */
   const seenKeys = new Map<string, Answer>();
   let origin = '';
@@ -299,6 +312,13 @@ export async function startDemoTarget(options: DemoTargetOptions = {}): Promise<
   }
 
   function rerunRollup(): Answer {
+    if (state.rollupBroken) {
+      return error(
+        503,
+        'rollup_crashed',
+        'the rollup job crashed (POST /admin/rollup/break {"broken": false} mends it)',
+      );
+    }
     state.meteringLag = moveTo(state.meteringLag, healthyMeteringLag, recoveryMs, Date.now());
     state.rollupFresh = true;
     state.rollupReruns += 1;
@@ -315,6 +335,24 @@ export async function startDemoTarget(options: DemoTargetOptions = {}): Promise<
         reason: 'the hourly rollup is stale; rerun it with POST /admin/rollup/rerun',
       },
     };
+  }
+
+  /** Breaks (or mends) the rollup job. */
+  function breakRollup(body: unknown): Answer {
+    const broken = field(body, 'broken') ?? true;
+    if (typeof broken !== 'boolean') return error(400, 'invalid', 'broken is true or false');
+    state.rollupBroken = broken;
+    return { status: 200, body: { rollup: broken ? 'broken' : 'working' } };
+  }
+
+  /** Purges the receipts API's edge cache in one region. */
+  function purgeCache(body: unknown): Answer {
+    const region = field(body, 'region');
+    if (typeof region !== 'string' || !/^[a-z0-9-]{1,32}$/.test(region)) {
+      return error(400, 'invalid', 'expected a JSON body {"region": "<region>"}');
+    }
+    state.cachePurges += 1;
+    return { status: 200, body: { purged: region, purges: state.cachePurges } };
   }
 
   /** Takes back `action` (or the latest action): the worker is stuck again, or the rollup stale. */
@@ -344,8 +382,8 @@ export async function startDemoTarget(options: DemoTargetOptions = {}): Promise<
     }
     const fresh = stuckState();
     if (job === undefined) {
-      const { restarts, lastRestart, rollupReruns } = state;
-      state = { ...fresh, restarts, lastRestart, rollupReruns };
+      const { restarts, lastRestart, rollupReruns, cachePurges } = state;
+      state = { ...fresh, restarts, lastRestart, rollupReruns, cachePurges };
     } else if (job === 'ingest') {
       state.receiptLag = fresh.receiptLag;
       state.undoable = state.undoable.filter((a) => a !== 'restart');
@@ -369,7 +407,9 @@ export async function startDemoTarget(options: DemoTargetOptions = {}): Promise<
         meteringLagSeconds: level(state.meteringLag, now),
         rollup: state.rollupFresh ? 'fresh' : 'stale',
         reruns: state.rollupReruns,
+        job: state.rollupBroken ? 'broken' : 'working',
       },
+      cache: { purges: state.cachePurges },
     };
   }
 
@@ -394,6 +434,8 @@ export async function startDemoTarget(options: DemoTargetOptions = {}): Promise<
     '/admin/undo': { POST: undo },
     '/admin/rollup/rerun': { POST: rerunRollup },
     '/admin/rollup/validate': { GET: validateRollup },
+    '/admin/rollup/break': { POST: breakRollup },
+    '/admin/cache/purge': { POST: purgeCache },
     '/admin/stuck': { POST: stuck },
     '/admin/calls': {
       GET: (_b, url) => {
@@ -408,6 +450,16 @@ export async function startDemoTarget(options: DemoTargetOptions = {}): Promise<
     const url = new URL(req.url ?? '/', origin);
     const text = await readBody(req);
     const body = text === undefined ? null : parseBody(text, req.headers['content-type'] ?? '');
+    const chatAnswer = text === undefined ? undefined : sink.handle(method, url.pathname, body);
+    if (chatAnswer) {
+      const plain = typeof chatAnswer.body === 'string';
+      res.writeHead(chatAnswer.status, {
+        'content-type': 'application/json',
+        ...chatAnswer.headers,
+      });
+      res.end(plain ? (chatAnswer.body as string) : JSON.stringify(chatAnswer.body));
+      return;
+    }
     const key = req.headers['idempotency-key'];
     const idempotencyKey = typeof key === 'string' ? key : null;
     const route = Object.hasOwn(routes, url.pathname) ? routes[url.pathname] : undefined;
@@ -476,6 +528,7 @@ export async function startDemoTarget(options: DemoTargetOptions = {}): Promise<
   return {
     url: origin,
     port,
+    chat: () => sink.messages(),
     close: () =>
       new Promise<void>((resolveClose) => {
         server.close(() => resolveClose());
@@ -517,6 +570,7 @@ async function main(): Promise<void> {
       `  metering:      stale, metering_lag_seconds ${stuckMeteringLag} (fix: POST /admin/rollup/rerun)`,
       `  metrics:       ${target.url}/metrics`,
       `  calls:         ${target.url}/admin/calls (reset the demo: POST /admin/stuck)`,
+      `  chat:          ${target.url}/chat (what Warden posted to the demo's Teams channel)`,
       '',
     ].join('\n'),
   );

@@ -1,6 +1,7 @@
 /** The `warden` command: parses arguments with commander and dispatches to one module per command. */
 import { Command, CommanderError } from 'commander';
 import { baselineCommand } from './commands/baseline.js';
+import { demoCommand } from './commands/demo.js';
 import { drDrillCommand } from './commands/dr-drill.js';
 import { exportCommand } from './commands/export.js';
 import { migrateCommand } from './commands/migrate.js';
@@ -41,6 +42,7 @@ export function createProgram(io: Io): Command {
     purgeCommand,
     drDrillCommand,
     postureCommand,
+    demoCommand,
   ]) {
     program.addCommand(make(io));
   }

@@ -17,6 +17,8 @@ import { type MadeReport, makeTrustReport, type ReportRequest } from './trust-re
 
 export interface Reporting {
   make(req: ReportRequest): Promise<MadeReport | undefined>;
+  /** The process's warm PDF renderer (Chromium starts on first use); undefined without Chromium. */
+  pdf(): Promise<PdfRenderer | undefined>;
   outbox: Outbox;
   /** Chat, once it is open in this process, for the `chat` target. */
   useChat(post: (tenant: string, view: ReportLinkView) => Promise<unknown>): void;
@@ -58,6 +60,10 @@ export function openReporting(deps: {
     onFailed: (tenant, _d, error) => deps.onDeliveryFailed?.(tenant, error),
   });
   let pdf: Promise<PdfRenderer> | undefined;
+  const renderer = () =>
+    (pdf ??= import('./pdf.js').then((m) =>
+      m.createPdfRenderer({ chromiumPath: config.chromiumPath }),
+    ));
   const make = (req: ReportRequest) =>
     makeTrustReport(
       {
@@ -69,16 +75,22 @@ export function openReporting(deps: {
         outbox,
         targets,
         ...(deps.anchoring ? { anchoring: deps.anchoring } : {}),
-        pdf: () =>
-          (pdf ??= import('./pdf.js').then((m) =>
-            m.createPdfRenderer({ chromiumPath: config.chromiumPath }),
-          )),
+        pdf: renderer,
       },
       req,
     );
   let schedule: ReportSchedule | undefined;
   return {
     make,
+    async pdf() {
+      const { findChromium } = await import('./pdf.js');
+      try {
+        findChromium(config.chromiumPath);
+      } catch {
+        return undefined;
+      }
+      return renderer();
+    },
     outbox,
     useChat(post) {
       chat = post;

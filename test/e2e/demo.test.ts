@@ -47,7 +47,7 @@ describe('demo config', () => {
     expect(validatePluginSettings(plugins, config.tenants)).toEqual([]);
     const playbooks = await loadTenantPlaybooks(config.tenants);
     const names = playbooks.get(tenant)?.map((p) => p.playbook.metadata.name);
-    expect(names?.sort()).toEqual(['metering-lag', 'receipt-lag']);
+    expect(names?.sort()).toEqual(['cache-purge', 'metering-lag', 'receipt-lag']);
     const acme = config.tenants.find((t) => t.id === tenant);
     expect(acme?.plugins).toMatchObject({
       http: { allowedHosts: [demoHost] },
