@@ -4,27 +4,16 @@
  * a free one so runs never collide) and the demo target with its chat sink. Its narration must
  * show all five steps, and what it claims must be true in Warden's API, the bucket and on disk.
  */
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DemoTarget, startDemoTarget } from '../../examples/demo-target/server.js';
 import { runCli } from '../../src/cli/main.js';
 import { loadConfig } from '../../src/config.js';
+import { prepareDemoWorkspace } from '../../src/demo/demo-workspace.js';
 import { type Server, serve } from '../../src/main.js';
 import { createLogger } from '../../src/observability/logger.js';
-
-const root = resolve(import.meta.dirname, '../..');
-const demoHost = '127.0.0.1:3101';
 
 describe('warden demo', () => {
   const dir = mkdtempSync(join(tmpdir(), 'warden-demo-'));
@@ -35,20 +24,9 @@ describe('warden demo', () => {
 
   beforeAll(async () => {
     target = await startDemoTarget({ port: 0, recoveryMs: 500 });
-    const host = new URL(target.url).host;
-    const rewrite = (text: string) => text.replaceAll(demoHost, host);
-    cpSync(join(root, 'examples/playbooks'), join(dir, 'playbooks'), { recursive: true });
-    for (const file of readdirSync(join(dir, 'playbooks/acme'))) {
-      const path = join(dir, 'playbooks/acme', file);
-      writeFileSync(path, rewrite(readFileSync(path, 'utf8')));
-    }
-    writeFileSync(
-      join(dir, 'warden.yaml'),
-      rewrite(readFileSync(join(root, 'examples/warden.yaml'), 'utf8')),
-    );
-    mkdirSync(join(dir, 'bucket'));
+    const configFile = prepareDemoWorkspace(dir, new URL(target.url).host);
     const config = loadConfig({
-      configFile: join(dir, 'warden.yaml'),
+      configFile,
       env: { PORT: '0', HOST: '127.0.0.1', WARDEN_DATA_DIR: join(dir, 'data') },
       cwd: dir,
     });
