@@ -52,7 +52,55 @@ function git(root: string, args: string[]): string | undefined {
   }
 }
 
-/** Writes the rows, with ratio, goal verdict and the machine they ran on, as JSON. */
+const escapeCell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
+
+/**
+ * The benchmark report as Markdown: the machine and commit, then one row per figure — Warden, the
+ * ceiling measured in the same run, the ratio, the goal and whether it was met — and what each
+ * ceiling is.
+ */
+export function formatMarkdown(
+  rows: readonly BenchRow[],
+  meta: {
+    generatedAt: string;
+    commit: string | undefined;
+    dirty: boolean;
+    node: string;
+    cpus: number;
+    cpuModel: string | undefined;
+    seconds: number;
+    loadAverage: { before: number; after: number };
+  },
+): string {
+  const met = rows.filter((r) => goalMet(r) === true).length;
+  const missed = rows.filter((r) => goalMet(r) === false).length;
+  const out = [
+    '# Benchmark report',
+    '',
+    `Generated ${meta.generatedAt} by \`npm run bench\` at commit \`${meta.commit ?? 'unknown'}\`${meta.dirty ? ' (with uncommitted changes)' : ''}, Node ${meta.node}, ${meta.cpus} × ${meta.cpuModel ?? 'CPU'}. The suite took ${meta.seconds.toFixed(0)} s; 1-minute load average ${meta.loadAverage.before.toFixed(1)} before, ${meta.loadAverage.after.toFixed(1)} after.`,
+    '',
+    `Goals: ${met} met, ${missed} missed, ${rows.length - met - missed} without a goal or a figure. Ratio = Warden ÷ ceiling, both measured in this run (bench/README.md says what each is).`,
+    '',
+    '| figure | Warden | ceiling | ratio | goal | met |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const row of rows) {
+    const [name, warden, ceiling, ratio, goal, verdict] = cells(row);
+    out.push(
+      `| ${[name, warden, ceiling, ratio, goal, verdict === 'NO' ? '**no**' : verdict].map((c) => escapeCell(c ?? '')).join(' | ')} |`,
+    );
+  }
+  out.push('', '## Ceilings and notes', '');
+  for (const row of rows) {
+    const detail = row.error
+      ? `error: ${row.error}`
+      : [row.ceilingLabel, row.note].filter(Boolean).join('; ');
+    out.push(`- \`${row.name}\`: ${escapeCell(detail)}`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** Writes the rows, with ratio, goal verdict and the machine they ran on, as JSON and Markdown. */
 export async function writeResults(
   path: string,
   root: string,
@@ -74,4 +122,5 @@ export async function writeResults(
   };
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(path.replace(/\.json$/, '.md'), formatMarkdown(rows, report));
 }

@@ -4,7 +4,7 @@
  * set, the Teams adapter when a tenant configures `chat.teams`, and the notifier that posts each
  * run's thread from the receipts. Bolt and botbuilder load only when used.
  */
-import type { Hono } from 'hono';
+import { Hono } from 'hono';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { isLoopback } from '../app.js';
@@ -70,14 +70,17 @@ export async function openChat(deps: {
       'chat.teams is configured but TEAMS_APP_ID is not set: /teams/messages stays off on a non-loopback address (unauthenticated activities could approve steps)',
     );
   } else if (config.tenants.some((t) => t.chat.teams)) {
-    const { createTeamsApp } = await import('./teams/teams-app.js');
-    const teams = createTeamsApp({
-      appId: config.teams.appId,
-      appPassword: config.teams.appPassword?.reveal(),
-      core,
-      logger: logger.child({ chat: 'teams' }),
-      groups: (tenant) => config.tenants.find((t) => t.id === tenant)?.chat.teams?.groups ?? {},
-      baseUrl: config.publicUrl,
+    // botbuilder costs ~85 MB of memory: it loads on the first activity or post, not at start.
+    const teams = onFirstUse('teams', '/teams/messages', async () => {
+      const { createTeamsApp } = await import('./teams/teams-app.js');
+      return createTeamsApp({
+        appId: config.teams.appId,
+        appPassword: config.teams.appPassword?.reveal(),
+        core,
+        logger: logger.child({ chat: 'teams' }),
+        groups: (tenant) => config.tenants.find((t) => t.id === tenant)?.chat.teams?.groups ?? {},
+        baseUrl: config.publicUrl,
+      });
     });
     routes.push(teams.app);
     channels.teams = teams.channel;
@@ -104,6 +107,47 @@ export async function openChat(deps: {
     async close() {
       await flush();
       unsubscribe();
+    },
+  };
+}
+
+interface ChatAdapter {
+  app: Hono;
+  channel: ChatChannel;
+  drain(): Promise<void>;
+}
+
+/**
+ * A chat adapter that loads on first use — its route's first request or its channel's first post —
+ * so a process that never talks to that platform never pays for its SDK.
+ */
+function onFirstUse(
+  platform: Platform,
+  path: string,
+  load: () => Promise<ChatAdapter>,
+): ChatAdapter {
+  let loading: Promise<ChatAdapter> | undefined;
+  const adapter = () => {
+    loading ??= load();
+    return loading;
+  };
+  const channel = async () => (await adapter()).channel;
+  const app = new Hono();
+  app.post(path, async (c) => (await adapter()).app.fetch(c.req.raw));
+  return {
+    app,
+    channel: {
+      platform,
+      postRunSummary: async (to, view) => (await channel()).postRunSummary(to, view),
+      updateRunSummary: async (ref, view) => (await channel()).updateRunSummary(ref, view),
+      postApproval: async (thread, view) => (await channel()).postApproval(thread, view),
+      updateApproval: async (ref, view) => (await channel()).updateApproval(ref, view),
+      postReceipt: async (thread, view) => (await channel()).postReceipt(thread, view),
+      postReportLink: async (to, view) => (await channel()).postReportLink(to, view),
+      postNotice: async (thread, view) => (await channel()).postNotice(thread, view),
+    },
+    async drain() {
+      if (loading) await (await loading).drain();
     },
   };
 }
