@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
+import { WardenError } from '../errors.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { ReceiptDraft } from '../ledger/receipt.js';
 import { currentVersions, type PlaybookVersion } from '../storage/playbooks.js';
@@ -14,7 +15,26 @@ import type { StartRuns } from '../triggers/ingest.js';
 import { playbookMatches } from './match.js';
 import { runContext } from './run-context.js';
 
-/** Creates a run of `version` (queued) and returns its id. */
+/** PostgreSQL stores no U+0000 in jsonb: a parameter carrying one is refused (422), not a 500. */
+function assertStorable(value: unknown, path: string): void {
+  if (typeof value === 'string') {
+    if (value.includes('\u0000')) {
+      throw new WardenError('invalid', `${path} contains U+0000 (NUL), which cannot be stored.`);
+    }
+  } else if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) assertStorable(v, `${path}[${i}]`);
+  } else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      assertStorable(k, `${path}: a key`);
+      assertStorable(v, `${path}.${k}`);
+    }
+  }
+}
+
+/**
+ * Creates a run of `version` (queued) and returns its id. Throws WardenError `invalid` for
+ * parameters that cannot be stored.
+ */
 export async function createRun(
   trx: Knex,
   version: PlaybookVersion,
@@ -23,6 +43,7 @@ export async function createRun(
   /** Who asked: `api:<token>`, `slack:<user>` …; a triggered run is the playbook's own. */
   initiator = `playbook:${version.name}`,
 ): Promise<string> {
+  assertStorable(params, 'params');
   const id = randomUUID();
   await insertRun(trx, {
     id,

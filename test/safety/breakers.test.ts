@@ -44,6 +44,16 @@ describeEngines('breakers', ({ db }) => {
               '  environment: production\n  budgets: { allowedEnvironments: [staging] }\n  autoDisable: { denials: { count: 3, window: 30m } }',
             ),
             mitigate: playbook('mitigate', '  autoDisable: { refireWithin: 15m }'),
+            rate: playbook(
+              'rate',
+              '  autoDisable: { failureRate: { above: 0.5, window: 1h, minRuns: 4 } }',
+              ', fail: "{{ alert.labels.fail }}"',
+            ),
+            stampede: playbook(
+              'stampede',
+              '  autoDisable: { consecutiveFailures: 3 }',
+              ', fail: "yes"',
+            ),
           },
         },
       ],
@@ -89,6 +99,40 @@ describeEngines('breakers', ({ db }) => {
     const [run] = await fireAndWait({ alertname: 'flaky', fail: 'yes' });
     expect((await g.run(t, run as string)).status).toBe('failed');
     expect(await disabled('flaky')).toBe(false);
+  });
+
+  it('trips on a failure rate above the limit only once minRuns runs settled', async () => {
+    for (const fail of ['yes', 'yes', 'yes']) await fireAndWait({ alertname: 'rate', fail });
+    expect(await disabled('rate'), '3 of 3 failed, but fewer than minRuns (4)').toBe(false);
+    await fireAndWait({ alertname: 'rate', fail: 'no' });
+    expect(await disabled('rate'), '3 of 4 failed: above 0.5').toBe(true);
+    const trips = (await g.receipts(t, 'playbook.disabled')).filter((r) => r.playbook === 'rate');
+    expect(trips).toHaveLength(1);
+    expect(trips[0]).toMatchObject({ actor: 'breaker', rule: 'failureRate' });
+  });
+
+  it('does not trip at exactly the failure-rate limit, and trips past it', async () => {
+    await g.api(t, 'admin', 'POST', '/playbooks/rate/enable', { reason: 'fixed' });
+    for (const fail of ['no', 'yes', 'no', 'yes']) await fireAndWait({ alertname: 'rate', fail });
+    expect(await disabled('rate'), '2 of 4 failed: 0.5 is not above 0.5').toBe(false);
+    await fireAndWait({ alertname: 'rate', fail: 'yes' });
+    expect(await disabled('rate'), '3 of 5 failed').toBe(true);
+  });
+
+  it('trips once, with one receipt, when failing runs settle at the same time', async () => {
+    const runs = (
+      await Promise.all(Array.from({ length: 12 }, () => g.fire(t, { alertname: 'stampede' })))
+    ).flat();
+    await g.idle();
+    expect(runs).toHaveLength(12);
+    expect(await disabled('stampede')).toBe(true);
+    const trips = (await g.receipts(t, 'playbook.disabled')).filter(
+      (r) => r.playbook === 'stampede',
+    );
+    expect(trips).toHaveLength(1);
+    expect(trips[0]).toMatchObject({ rule: 'consecutiveFailures' });
+    for (const id of runs) expect((await g.run(t, id)).status).toBe('failed');
+    expect(await fireAndWait({ alertname: 'stampede' })).toEqual([]);
   });
 
   it('trips on a spike of denials', async () => {

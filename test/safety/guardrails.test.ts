@@ -1,11 +1,19 @@
 /**
- * Guardrails, adversarially: budgets under a race, each budget at its limit and one past it, a kill
- * switch engaged between two steps, default deny of destructive steps, dual control, and breakers.
+ * Guardrails, adversarially: budgets under a race (in one process, and between two replicas with
+ * their own guardrails), each budget at its limit and one past it, a kill switch engaged between
+ * two steps, default deny of destructive steps, dual control, and breakers.
  * Real database (PGlite and PostgreSQL), real Cedar, real API; nothing faked but the probe plugin.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TenantConfig } from '../../src/config.js';
+import { openGuardrails } from '../../src/guardrails/guardrails.js';
+import { createEngine } from '../../src/pipeline/engine.js';
+import { plugins } from '../../src/plugins/index.js';
+import { validatePlugins } from '../../src/plugins/registry.js';
+import { createRunLock } from '../../src/storage/run-lock.js';
 import { createProbe } from '../fakes/probe-plugin.js';
 import { describeEngines } from '../helpers/database.js';
 import { startGuarded } from '../helpers/guarded.js';
@@ -90,6 +98,11 @@ describeEngines('guardrails', ({ db }) => {
               '  environment: "{{ alert.labels.env }}"\n  budgets: { allowedEnvironments: [staging] }',
               touch('one', 'e1'),
             ),
+            replicas: playbook(
+              'replicas',
+              '  budgets: { actionsPerHour: 4 }',
+              touch('act', '"replica-{{ alert.labels.i }}"'),
+            ),
             gated: playbook(
               'gated',
               '',
@@ -139,6 +152,48 @@ describeEngines('guardrails', ({ db }) => {
       .map((b) => b.actionsPerHour.used)
       .sort();
     expect(used).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('lets exactly 4 of 30 runs act under actionsPerHour: 4 when two replicas race for them', async () => {
+    // A second process: its own guardrails, engine and run lock, over the same database.
+    const tenants = [{ id: t, tier: 'enterprise', plugins: {}, chat: { operators: [] } }];
+    const catalog = validatePlugins([...plugins, probe.plugin]);
+    const logger = pino({ level: 'silent' });
+    const { guard, watch } = await openGuardrails({
+      knex: db().knex,
+      ledger: g.ledger,
+      catalog,
+      tenants: tenants as unknown as TenantConfig[],
+      logger,
+    });
+    const replica = createEngine({
+      knex: db().knex,
+      ledger: g.ledger,
+      catalog,
+      tenants: new Map(tenants.map((c) => [c.id, c as unknown as TenantConfig])),
+      logger,
+      guard,
+      watch,
+      runLock: createRunLock(db().knex, db().engine),
+    });
+    const fired = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => g.fire(t, { alertname: 'replicas', i: String(i) })),
+    );
+    const runs = fired.flat();
+    // Both replicas work every run at once; each run is advanced by whichever holds it.
+    await Promise.all(runs.map((id) => replica.process(t, id)));
+    await g.idle();
+    const acted = probe.calls.filter((c) => c.label.startsWith('replica-'));
+    expect(acted).toHaveLength(4);
+    const statuses = await Promise.all(runs.map(async (id) => (await g.run(t, id)).status));
+    expect(statuses.filter((s) => s === 'succeeded')).toHaveLength(4);
+    expect(statuses.filter((s) => s === 'denied')).toHaveLength(26);
+    const used = (await g.receipts(t, 'step.executed'))
+      .filter((r) => runs.includes(r.run as string))
+      .map((r) => (r.decision as { budgets: { actionsPerHour: { used: number } } }).budgets)
+      .map((b) => b.actionsPerHour.used)
+      .sort();
+    expect(used).toEqual([1, 2, 3, 4]);
   });
 
   it('allows a blast radius at its limit and denies one past it', async () => {

@@ -87,8 +87,13 @@ export function botRoute(opts: BotRouteOptions): Handler {
       body: body as Record<string, unknown>,
     };
     const { res, result } = responseShim();
+    let turned = false;
+    const logic = (context: TurnContext) => {
+      turned = true;
+      return opts.logic(context);
+    };
     try {
-      await opts.track(opts.adapter.process(req, res, opts.logic));
+      await opts.track(opts.adapter.process(req, res, logic));
     } catch (err) {
       // process() validates the activity before its own try/catch: a missing type lands here.
       opts.logger.info({ err }, 'teams: malformed activity refused');
@@ -96,6 +101,16 @@ export function botRoute(opts: BotRouteOptions): Handler {
     }
     if (result.status === 401) {
       opts.logger.info({ reason: result.body }, 'teams: activity with an invalid token refused');
+      return fail(c, unauthenticated());
+    }
+    // botbuilder answers 500, not 401, when the token's signature does not verify (jsonwebtoken's
+    // errors are not AuthenticationErrors) or its keys cannot be fetched: a request that never
+    // reached the turn was not authenticated.
+    if (result.status === 500 && opts.authRequired && !turned) {
+      opts.logger.warn(
+        { reason: result.body },
+        'teams: activity whose token did not verify refused',
+      );
       return fail(c, unauthenticated());
     }
     if (result.status === 500) {

@@ -155,11 +155,30 @@ describe('http.request input', () => {
     rejects({ url: 'https://user:pw@ingest.internal/' });
   });
 
+  it('rejects URLs a value could walk out of, alter or overlong, and keeps the rest', () => {
+    for (const path of ['../../etc/passwd', '%2e%2e/%2E%2e/etc', 'a/./b', 'a\\..\\b', '..']) {
+      rejects({ url: `https://ingest.internal/admin/${path}` });
+    }
+    rejects({ url: 'https://ingest.internal/admin/x\r\nX-Injected: 1' });
+    rejects({ url: 'https://ingest.internal/admin/a\u0000b' });
+    rejects({ url: `https://ingest.internal/admin/${'x'.repeat(8200)}` });
+    for (const url of [
+      'https://ingest.internal/admin/...',
+      'https://ingest.internal/admin/.well-known/x',
+      'https://ingest.internal/admin/restart?path=../../x',
+      'https://ingest.internal/admin/restart#..',
+    ]) {
+      expect(request.input.safeParse({ ...valid, url }).success, url).toBe(true);
+    }
+  });
+
   it('rejects header injection, invalid names and headers Warden sets', () => {
     rejects({ headers: { 'X-A': 'ok\r\nX-Injected: 1' } });
     rejects({ headers: { 'Bad Name': 'v' } });
     rejects({ headers: { 'Idempotency-Key': 'mine' } });
     rejects({ headers: { Host: 'elsewhere' } });
+    rejects({ headers: { 'X-Name': 'invoice\u202Egnp.exe' } });
+    expect(request.input.safeParse({ ...valid, headers: { 'X-Name': 'café' } }).success).toBe(true);
     expect(request.input.safeParse({ ...valid, headers: { 'X-Trace': 'a=1' } }).success).toBe(true);
   });
 

@@ -19,18 +19,45 @@ const headerName = z
     error: (issue) => `header ${String(issue.input)} is set by Warden and may not be overridden`,
   });
 
+// What an HTTP field value may carry (RFC 9110: tab, visible ASCII, space, obs-text), so that a
+// label is sent as it is or refused here — never cut at CR/LF, never failing the request later.
 const headerValue = z
   .string()
   .max(8192)
-  .refine((value) => !/[\r\n\0]/.test(value), 'a header value may not contain CR, LF or NUL');
+  .refine((value) => !/[\r\n\0]/.test(value), 'a header value may not contain CR, LF or NUL')
+  .refine(
+    (value) => /^[\t\x20-\x7e\x80-\xff]*$/.test(value),
+    'a header value may contain only tab, printable ASCII and Latin-1 characters',
+  );
 
+/** The path of a URL as written, before parsing resolves `.`/`..` segments and drops controls. */
+const rawPath = (url: string) =>
+  url.replace(/^[a-z][a-z\d+.-]*:[/\\]*[^/\\?#]*/i, '').split(/[?#]/, 1)[0] ?? '';
+/** A `.` or `..` segment, also written `%2e` or after a backslash, as URL parsing resolves them. */
+const dotSegment = /(?:^|[/\\])(?:\.|%2e){1,2}(?=$|[/\\])/i;
+
+// Checked as written, before URL parsing drops CR/LF/tab or resolves `..` segments.
 const httpUrl = z
-  .url({ protocol: /^https?$/, error: 'expected an absolute http:// or https:// URL' })
-  .refine((url) => {
-    if (!URL.canParse(url)) return true; // reported by the check above
-    const { username, password } = new URL(url);
-    return username === '' && password === '';
-  }, 'credentials may not be written in the URL (they would land in receipts)');
+  .string()
+  .max(8192, 'a URL is at most 8192 characters (servers refuse longer request lines)')
+  .refine(
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+    (url) => !/[\u0000-\u001f\u007f]/.test(url),
+    'a URL may not contain control characters (parsing would drop or alter them)',
+  )
+  .refine(
+    (url) => !dotSegment.test(rawPath(url)),
+    'a URL may not contain "." or ".." path segments (a value could walk out of the path written)',
+  )
+  .pipe(
+    z
+      .url({ protocol: /^https?$/, error: 'expected an absolute http:// or https:// URL' })
+      .refine((url) => {
+        if (!URL.canParse(url)) return true; // reported by the check above
+        const { username, password } = new URL(url);
+        return username === '' && password === '';
+      }, 'credentials may not be written in the URL (they would land in receipts)'),
+  );
 
 const input = z
   .strictObject({
