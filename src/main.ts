@@ -27,6 +27,7 @@ import type { StepCatalog } from './pipeline/step-context.js';
 import { plugins } from './plugins/index.js';
 import { validatePluginSettings, validatePlugins } from './plugins/registry.js';
 import { createInlineQueue } from './queue/inline-queue.js';
+import { startResumeSweep } from './queue/resume-sweep.js';
 import type { RunQueue } from './queue/run-queue.js';
 import type { Reporting } from './reports/reporting.js';
 import { type Database, openDatabase } from './storage/database.js';
@@ -204,6 +205,12 @@ export async function openRuntime(
 const expirySweepMs = 15_000;
 
 /**
+ * How often a worker re-dispatches runs left queued or running at least that long: a dispatch lost
+ * with Redis, or a run whose processing failed while the database was down, resumes within ~10 s.
+ */
+const resumeSweepMs = 5_000;
+
+/**
  * Starts this process's worker: processes queued runs, starting with those left unfinished, and
  * expires overdue approval tickets (their runs are then cancelled).
  */
@@ -218,6 +225,7 @@ export async function startWorker(runtime: Runtime): Promise<void> {
     expireOverdue(deps).catch((err: unknown) => logger.error({ err }, 'approval expiry failed'));
   await expire();
   runtime.timers.add(setInterval(expire, expirySweepMs).unref());
+  runtime.timers.add(startResumeSweep({ knex: db.knex, queue, logger, everyMs: resumeSweepMs }));
   runtime.operations.start();
 }
 
@@ -307,8 +315,12 @@ export async function serve(config: Config, opts: { logger?: Logger } = {}): Pro
   };
 }
 
-/** Cron: BullMQ job schedulers when Redis is configured (one tick across replicas), else croner. */
+/**
+ * Cron: BullMQ job schedulers when Redis is configured (one tick across replicas), else croner; none
+ * in a worker, whose role is runs (a BullMQ scheduler takes ticks as soon as it exists).
+ */
 async function createScheduler(config: Config, ingest: Ingest, logger: Logger): Promise<Scheduler> {
+  if (config.role === 'worker') return { sync: async () => {}, stop: async () => {} };
   const fire = createCronFire(ingest);
   const onError = (f: ScheduleFailure) =>
     logger.error(

@@ -17,6 +17,8 @@ export function createInlineQueue(options: InlineQueueOptions): RunQueue {
   const queue = new PQueue({ concurrency: options.concurrency ?? runConcurrency });
   let handler: RunHandler | undefined;
   const waiting: Array<[string, string]> = [];
+  /** Runs queued but not started: a second enqueue of one of them adds nothing (as on BullMQ). */
+  const pending = new Set<string>();
   let stopped = false;
 
   const submit = (tenant: string, runId: string) => {
@@ -25,7 +27,13 @@ export function createInlineQueue(options: InlineQueueOptions): RunQueue {
       waiting.push([tenant, runId]);
       return;
     }
-    void queue.add(() => run(tenant, runId).catch((err) => options.onError(err, tenant, runId)));
+    const key = `${tenant}\u0000${runId}`;
+    if (pending.has(key)) return;
+    pending.add(key);
+    void queue.add(() => {
+      pending.delete(key);
+      return run(tenant, runId).catch((err) => options.onError(err, tenant, runId));
+    });
   };
 
   return {
@@ -40,6 +48,7 @@ export function createInlineQueue(options: InlineQueueOptions): RunQueue {
     async stop() {
       stopped = true;
       queue.clear();
+      pending.clear();
       await queue.onIdle();
     },
   };

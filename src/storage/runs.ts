@@ -240,12 +240,28 @@ export async function wakeRun(trx: Knex, tenant: string, id: string): Promise<bo
   return n === 1;
 }
 
-/** Runs left unfinished (by a crash or a restart), oldest first, across tenants — for resuming. */
-export async function unfinishedRuns(knex: Knex): Promise<Array<{ tenant: string; id: string }>> {
-  const rows: Array<{ tenant_id: string; id: string }> = await knex('runs')
+/**
+ * Runs left unfinished (by a crash or a restart), oldest first, across tenants — for resuming.
+ * With `idleMs`, only those whose status has not changed for that long; with `limit`, at most that
+ * many.
+ */
+export async function unfinishedRuns(
+  knex: Knex,
+  opts: { idleMs?: number; limit?: number } = {},
+): Promise<Array<{ tenant: string; id: string }>> {
+  const query = knex('runs')
     .whereIn('status', ['queued', 'running'])
     .orderBy('created_at')
     .select('tenant_id', 'id');
+  if (opts.idleMs !== undefined) {
+    query.where(
+      'updated_at',
+      '<',
+      knex.raw(`now() - (? * interval '1 millisecond')`, [opts.idleMs]),
+    );
+  }
+  if (opts.limit !== undefined) query.limit(opts.limit);
+  const rows: Array<{ tenant_id: string; id: string }> = await query;
   return rows.map((r) => ({ tenant: r.tenant_id, id: r.id }));
 }
 
