@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import knexFactory from 'knex';
 import pino from 'pino';
 import { openGuardrails } from '../src/guardrails/guardrails.js';
 import { generateSigningKey } from '../src/ledger/ed25519.js';
@@ -158,6 +159,39 @@ async function measureRawBullmq(redisUrl: string, log: (line: string) => void): 
     await queue.obliterate({ force: true });
     await queue.close();
     await client.quit();
+  }
+}
+
+/**
+ * The durable-commit floor: one autocommitted one-row insert (a WAL flush) at the same 200/s on
+ * the same PostgreSQL, beside a bare `select 1`. Warden's trigger → first step path commits twice
+ * in sequence (the trigger with its runs; the simulation with the first step's claim).
+ */
+async function measureCommitFloor(databaseUrl: string) {
+  const pg = knexFactory({ client: 'pg', connection: databaseUrl, pool: { min: 4, max: 16 } });
+  const table = `bench_commit_${randomBytes(4).toString('hex')}`;
+  const measure = async (op: (i: number) => Promise<unknown>) => {
+    const latencies = new Map<number, number>();
+    const run = await paced((i) => {
+      const t0 = performance.now();
+      void op(i).then(() => latencies.set(i, performance.now() - t0));
+    });
+    await settle(() => latencies.size >= run.total);
+    const samples: number[] = [];
+    for (let i = run.warmup; i < run.total; i++) {
+      const v = latencies.get(i);
+      if (v !== undefined) samples.push(v);
+    }
+    return samples;
+  };
+  try {
+    await pg.raw(`create table ${table} (i int primary key, at timestamptz default now())`);
+    const select = await measure(() => pg.raw('select 1'));
+    const commit = await measure((i) => pg.raw(`insert into ${table} (i) values (?)`, [i]));
+    return { select, commit };
+  } finally {
+    await pg.raw(`drop table if exists ${table}`);
+    await pg.destroy();
   }
 }
 
@@ -433,6 +467,37 @@ export const runtimeBenchmark = defineBenchmark({
         });
       } catch (err) {
         rows.push({ ...base, error: (err as Error).message });
+      }
+    }
+    if (databaseUrl) {
+      log('runtime: durable-commit floor (PostgreSQL)');
+      try {
+        const floor = await withDeadline(measureCommitFloor(databaseUrl), caseDeadlineMs, 'floor');
+        const commitP99 = percentile(floor.commit, 99);
+        const note =
+          `one autocommitted insert at ${ratePerSecond}/s: p50 ${ms(median(floor.commit))}, ` +
+          `p99 ${ms(commitP99)}; Warden commits twice in sequence before a step starts ` +
+          `(the trigger with its runs; the simulation with the claim): 2 × that p99 = ${ms(2 * commitP99)}. ` +
+          'The rest of the gap is queueing behind the tenant chain head, which every receipt-bearing commit locks';
+        log(`  ${note}`);
+        rows.push({
+          name: 'runtime.durable-commit-postgres.p99',
+          unit: 'ms',
+          warden: commitP99,
+          ceiling: percentile(floor.select, 99),
+          ceilingLabel: `bare select 1 at ${ratePerSecond}/s: p50 ${ms(median(floor.select))}`,
+          samples: { warden: floor.commit, ceiling: floor.select },
+          note,
+        });
+      } catch (err) {
+        rows.push({
+          name: 'runtime.durable-commit-postgres.p99',
+          unit: 'ms',
+          warden: null,
+          ceiling: null,
+          ceilingLabel: 'bare select 1',
+          error: (err as Error).message,
+        });
       }
     }
     return rows;

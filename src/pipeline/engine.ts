@@ -6,12 +6,20 @@
  * rejected or expired, the run ends denied or cancelled. On a failure or a denial, completed steps
  * are rolled back in reverse. A step is claimed before it runs, so it runs at most once; one found claimed but
  * unfinished after a crash is re-run only if declared idempotent, otherwise it becomes `unknown`
- * and the run fails, for a human to check. Every state change commits with its receipt.
+ * and the run fails, for a human to check. Every state change commits with its receipt. The first
+ * step's guardrails are asked before the simulation commits, and when they allow it that commit
+ * claims it too (still only if pending): a run reaches its first step with one commit fewer.
  */
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { TenantConfig } from '../config.js';
-import { type ApprovalGrant, allowAll, decisionJson, type Guard } from '../guardrails/decision.js';
+import {
+  type ApprovalGrant,
+  allowAll,
+  type Decision,
+  decisionJson,
+  type Guard,
+} from '../guardrails/decision.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { JsonValue } from '../ledger/receipt.js';
 import { stepApprovals } from '../storage/approvals.js';
@@ -70,6 +78,14 @@ export interface Engine {
 const finished: RunStatus[] = ['succeeded', 'failed', 'denied', 'cancelled'];
 const settled: RunStatus[] = [...finished, 'awaiting_approval'];
 
+/** The first step's decision, asked before the simulation commit (claimed in it when allowed). */
+interface Early {
+  step: string;
+  decision: Decision;
+  /** Whether the simulation commit claimed the step; unset when it did not try (not allowed). */
+  claimed?: boolean;
+}
+
 interface RunScope {
   tenant: string;
   runId: string;
@@ -98,7 +114,7 @@ export function createEngine(deps: EngineDeps): Engine {
     return version;
   }
 
-  async function plan(scope: RunScope, first: boolean): Promise<StepPlan[] | undefined> {
+  async function plan(scope: RunScope): Promise<StepPlan[] | undefined> {
     const sim = await simulateRun({
       playbook: scope.version.definition,
       context: scope.context,
@@ -122,26 +138,56 @@ export function createEngine(deps: EngineDeps): Engine {
       await scope.recorder.finish('denied', `step ${sim.step}: ${sim.reason}: ${sim.detail}`);
       return undefined;
     }
-    if (first) {
-      await scope.recorder.simulated(
-        sim.steps.map(({ input: _input, ...p }) => ({
-          step: p.step,
-          fields: { plan: p as unknown as JsonValue, input_digest: p.inputDigest },
-        })),
-        {
-          steps: sim.steps.map(
-            ({ input: _i, effects: _e, summary: _s, ...p }) => p,
-          ) as unknown as JsonValue,
-        },
-        // What a plugin says it will do may quote the step's input, which is private.
-        { summaries: Object.fromEntries(sim.steps.map((p) => [p.step, p.summary])) },
-      );
-    }
     return sim.steps;
   }
 
+  const decide = (scope: RunScope, p: StepPlan, grant?: ApprovalGrant) =>
+    guard({
+      tenant: scope.tenant,
+      runId: scope.runId,
+      playbook: scope.version,
+      plan: p,
+      context: scope.context,
+      initiator: scope.initiator,
+      grant,
+    });
+
+  /**
+   * The simulation receipt with every step's plan; the run moves to `running`. With `claim`, the
+   * first step (which its guardrails allowed) is claimed in the same commit — still only if it is
+   * pending — so a run reaches its first step with one commit fewer; resolves to whether it was.
+   */
+  async function recordSimulation(scope: RunScope, plans: StepPlan[], claim?: string) {
+    let claimed = false;
+    await scope.recorder.simulated(
+      plans.map(({ input: _input, ...p }) => ({
+        step: p.step,
+        fields: { plan: p as unknown as JsonValue, input_digest: p.inputDigest },
+      })),
+      {
+        steps: plans.map(
+          ({ input: _i, effects: _e, summary: _s, ...p }) => p,
+        ) as unknown as JsonValue,
+      },
+      // What a plugin says it will do may quote the step's input, which is private.
+      { summaries: Object.fromEntries(plans.map((p) => [p.step, p.summary])) },
+      claim === undefined
+        ? undefined
+        : async (trx) => {
+            claimed = await claimStep(trx, scope.tenant, scope.runId, claim);
+          },
+    );
+    return claimed;
+  }
+
   /** Returns the run's final status, or undefined when another worker holds a step. */
-  async function runStep(scope: RunScope, row: StepRow, p: StepPlan, done: StepRow[]) {
+  async function runStep(
+    scope: RunScope,
+    row: StepRow,
+    p: StepPlan,
+    done: StepRow[],
+    early?: Early,
+  ) {
     const spec = scope.version.definition.spec.steps.find((s) => s.id === row.step_id);
     if (!spec) return scope.recorder.finish('failed', `step ${row.step_id} is not in the playbook`);
     const ref = scope.recorder.ref;
@@ -209,15 +255,7 @@ export function createEngine(deps: EngineDeps): Engine {
       }
       if (ticket?.status === 'approved') grant = grantOf(tickets, p.inputDigest);
     }
-    const decision = await guard({
-      tenant: scope.tenant,
-      runId: scope.runId,
-      playbook: scope.version,
-      plan: p,
-      context: scope.context,
-      initiator: scope.initiator,
-      grant,
-    });
+    const decision = early?.decision ?? (await decide(scope, p, grant));
     const approval = scope.version.definition.spec.approval;
     if (
       decision.outcome === 'approval_required' ||
@@ -245,7 +283,9 @@ export function createEngine(deps: EngineDeps): Engine {
         `step ${row.step_id}: ${decision.reasons.join(', ') || decision.outcome}`,
       );
     }
-    if (!(await claimStep(knex, scope.tenant, scope.runId, row.step_id))) return undefined;
+    const claimed =
+      early?.claimed ?? (await claimStep(knex, scope.tenant, scope.runId, row.step_id));
+    if (!claimed) return undefined; // another worker holds the step
     const started = Date.now();
     let output: JsonValue = null;
     let error: string | null = null;
@@ -351,8 +391,21 @@ export function createEngine(deps: EngineDeps): Engine {
       const stop = await deps.watch.starting(scope);
       if (stop) return scope.recorder.finish('cancelled', stop);
     }
-    const plans = await plan(scope, status === 'queued');
+    const plans = await plan(scope);
     if (!plans) return 'denied';
+    let early: Early | undefined;
+    if (status === 'queued') {
+      // The first step's guardrails are asked before the simulation commits: when they allow it,
+      // that commit claims it too.
+      const first = steps[0];
+      const p = first && plans.find((x) => x.step === first.step_id);
+      if (first && p && first.status === 'pending' && first.decision === null) {
+        early = { step: first.step_id, decision: await decide(scope, p) };
+      }
+      const claim = early?.decision.outcome === 'allow' ? early.step : undefined;
+      const claimed = await recordSimulation(scope, plans, claim);
+      if (early && claim !== undefined) early.claimed = claimed;
+    }
     const done: StepRow[] = [];
     for (const row of steps) {
       if (row.status === 'succeeded' || row.status === 'skipped') {
@@ -362,7 +415,13 @@ export function createEngine(deps: EngineDeps): Engine {
       if (row.status !== 'pending' && row.status !== 'running') return status;
       const p = plans.find((x) => x.step === row.step_id);
       if (!p) return scope.recorder.finish('failed', `step ${row.step_id} has no plan`);
-      const outcome = await runStep(scope, row, p, done);
+      const outcome = await runStep(
+        scope,
+        row,
+        p,
+        done,
+        early?.step === row.step_id ? early : undefined,
+      );
       if (outcome !== 'running') return outcome;
     }
     return scope.recorder.finish('succeeded');

@@ -29,6 +29,8 @@ export interface RunRecorder {
     data: Record<string, JsonValue>,
     /** Fields the receipt commits to privately (the plugins' summaries, which may quote inputs). */
     privateData?: Record<string, JsonValue>,
+    /** Runs in the same transaction after the receipt (the first step's claim). */
+    after?: Change['after'],
   ): Promise<void>;
   /**
    * The step waits for a human: its decision is stored, the run becomes `awaiting_approval`, and
@@ -124,11 +126,12 @@ export function createRunRecorder(
       });
       return 'awaiting_approval';
     },
-    async simulated(plans, data, privateData) {
+    async simulated(plans, data, privateData, after) {
       await commit(
         {
           steps: plans.map((p) => ({ run: runId, step: p.step, fields: p.fields })),
           run: { run: runId, status: 'running', error: null },
+          ...(after ? { after } : {}),
         },
         {
           kind: 'run.simulated',
