@@ -23,7 +23,12 @@ import { loadConfig } from '../../src/config.js';
 import { type Server, serve } from '../../src/main.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { isoWeekOf } from '../../src/reports/iso-week.js';
-import { type FakeSlackApi, signSlack, startFakeSlackApi } from '../fakes/slack-api.js';
+import {
+  type FakeSlackApi,
+  signSlack,
+  slackClickBody,
+  startFakeSlackApi,
+} from '../fakes/slack-api.js';
 import { chromiumUnderTest } from '../helpers/chromium.js';
 import {
   createFreshDatabase,
@@ -233,28 +238,14 @@ spec:
   }
 
   const click = (user: string, ticket: string, cardTs: string) =>
-    new URLSearchParams({
-      payload: JSON.stringify({
-        type: 'block_actions',
-        user: { id: user, username: user.toLowerCase(), team_id: team },
-        api_app_id: 'A0WARDEN',
-        container: { type: 'message', message_ts: cardTs, channel_id: channel },
-        team: { id: team, domain: 'acme' },
-        channel: { id: channel, name: 'ops' },
-        message: { type: 'message', ts: cardTs, text: 'needs approval' },
-        response_url: slack.responseUrl(`click-${user}`),
-        trigger_id: '4.5.6',
-        actions: [
-          {
-            type: 'button',
-            block_id: 'warden_ticket',
-            action_id: 'warden_approve',
-            value: JSON.stringify({ ticket }),
-            action_ts: String(Date.now() / 1000),
-          },
-        ],
-      }),
-    }).toString();
+    slackClickBody({
+      user,
+      team,
+      channel,
+      ticket,
+      messageTs: cardTs,
+      responseUrl: slack.responseUrl(`click-${user}`),
+    });
 
   let firstRun = '';
   let deniedRun = '';

@@ -161,3 +161,39 @@ export function signSlack(
   const hex = createHmac('sha256', secret).update(`v0:${ts}:${body}`).digest('hex');
   return { 'x-slack-signature': `v0=${hex}`, 'x-slack-request-timestamp': String(ts) };
 }
+
+/** A button click on an approval card, as Slack posts it to `/slack/events` (form-encoded `payload`). */
+export function slackClickBody(click: {
+  user: string;
+  team: string;
+  channel: string;
+  ticket: string;
+  /** The card's message ts. @defaultValue '1700000000.000100' */
+  messageTs?: string;
+  responseUrl: string;
+  /** @defaultValue 'warden_approve' */
+  action?: string;
+}): string {
+  const ts = click.messageTs ?? '1700000000.000100';
+  const payload = {
+    type: 'block_actions',
+    user: { id: click.user, username: click.user.toLowerCase(), team_id: click.team },
+    api_app_id: 'A0WARDEN',
+    container: { type: 'message', message_ts: ts, channel_id: click.channel },
+    team: { id: click.team, domain: click.team.toLowerCase() },
+    channel: { id: click.channel, name: 'ops' },
+    message: { type: 'message', ts, text: 'needs approval' },
+    response_url: click.responseUrl,
+    trigger_id: '4.5.6',
+    actions: [
+      {
+        type: 'button',
+        block_id: 'warden_ticket',
+        action_id: click.action ?? 'warden_approve',
+        value: JSON.stringify({ ticket: click.ticket }),
+        action_ts: String(Date.now() / 1000),
+      },
+    ],
+  };
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}

@@ -18,7 +18,12 @@ import { plugins } from '../../src/plugins/index.js';
 import { validatePlugins } from '../../src/plugins/registry.js';
 import { type FakeBotConnector, startFakeBotConnector } from '../fakes/bot-connector.js';
 import { createProbe } from '../fakes/probe-plugin.js';
-import { type FakeSlackApi, signSlack, startFakeSlackApi } from '../fakes/slack-api.js';
+import {
+  type FakeSlackApi,
+  signSlack,
+  slackClickBody,
+  startFakeSlackApi,
+} from '../fakes/slack-api.js';
 import { describeEngines } from '../helpers/database.js';
 import { startGuarded } from '../helpers/guarded.js';
 import { type BotFrameworkIssuer, startBotFrameworkIssuer } from './bot-framework-issuer.js';
@@ -145,28 +150,13 @@ describeEngines('approval bypass attempts', ({ db }) => {
 
   /** An Approve click by `user` on `ticket`, as Slack sends it (form-encoded `payload`). */
   const clickBody = (user: string, ticket: string) =>
-    new URLSearchParams({
-      payload: JSON.stringify({
-        type: 'block_actions',
-        user: { id: user, username: user.toLowerCase(), team_id: team },
-        api_app_id: 'A0WARDEN',
-        container: { type: 'message', message_ts: '1700000000.000100', channel_id: 'C0OPS' },
-        team: { id: team, domain: 'acme' },
-        channel: { id: 'C0OPS', name: 'ops' },
-        message: { type: 'message', ts: '1700000000.000100', text: 'needs approval' },
-        response_url: slack.responseUrl(`click-${++sequence}`),
-        trigger_id: '4.5.6',
-        actions: [
-          {
-            type: 'button',
-            block_id: 'warden_ticket',
-            action_id: 'warden_approve',
-            value: JSON.stringify({ ticket }),
-            action_ts: String(Date.now() / 1000),
-          },
-        ],
-      }),
-    }).toString();
+    slackClickBody({
+      user,
+      team,
+      channel: 'C0OPS',
+      ticket,
+      responseUrl: slack.responseUrl(`click-${++sequence}`),
+    });
 
   async function postSlack(body: string, headers: Record<string, string>) {
     const res = await g.app.request('/slack/events', {

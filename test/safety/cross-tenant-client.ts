@@ -6,7 +6,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { FakeBotConnector } from '../fakes/bot-connector.js';
-import { type FakeSlackApi, signSlack } from '../fakes/slack-api.js';
+import { type FakeSlackApi, signSlack, slackClickBody } from '../fakes/slack-api.js';
 import type { Answer, CrossTenantContext } from './cross-tenant-cases.js';
 
 /** Where a tenant's chat lives. */
@@ -203,31 +203,14 @@ export function createTenantClient(o: TenantClientOptions): TenantClient {
       ),
 
     slackClick(ticket) {
-      const ts = '1700000000.000100';
-      const payload = {
-        type: 'block_actions',
-        user: { id: chat.slackUser, username: chat.slackUser.toLowerCase(), team_id: chat.team },
-        api_app_id: 'A0WARDEN',
-        container: { type: 'message', message_ts: ts, channel_id: chat.channel },
-        team: { id: chat.team, domain: chat.team.toLowerCase() },
-        channel: { id: chat.channel, name: 'ops' },
-        message: { type: 'message', ts, text: 'needs approval' },
-        response_url: slack.responseUrl(`click-${++sequence}`),
-        trigger_id: '4.5.6',
-        actions: [
-          {
-            type: 'button',
-            block_id: 'warden_ticket',
-            action_id: 'warden_approve',
-            value: JSON.stringify({ ticket }),
-            action_ts: String(Date.now() / 1000),
-          },
-        ],
-      };
-      return postSlack(
-        new URLSearchParams({ payload: JSON.stringify(payload) }).toString(),
+      const body = slackClickBody({
+        user: chat.slackUser,
+        team: chat.team,
+        channel: chat.channel,
         ticket,
-      );
+        responseUrl: slack.responseUrl(`click-${++sequence}`),
+      });
+      return postSlack(body, ticket);
     },
 
     teams: (text) => postTeams({ text: `<at>Warden</at> ${text}` }, text),
