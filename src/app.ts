@@ -50,7 +50,7 @@ export interface AppDeps {
   anchoring?: Anchoring;
   /** Chat routes (`/slack/events`, `/teams/messages`), mounted at '/' unless the role is worker. */
   chatRoutes?: Hono[];
-  /** `worker` serves only /healthz and /readyz. @defaultValue 'all' */
+  /** `worker` serves only /healthz, /readyz and /metrics. @defaultValue 'all' */
   role?: 'all' | 'ingress' | 'worker';
   /** Makes a Trust Report on demand (`POST /api/v1/reports`); without it that route is 503. */
   reports?: ReportsApiDeps['make'];
