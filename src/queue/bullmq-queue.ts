@@ -42,10 +42,12 @@ export interface BullmqQueueOptions {
   retryDelayMs?: number;
   /**
    * How long a worker's hold on a job lasts unless renewed (every half of it); a job whose
-   * worker died is handed to another worker after about this long. @defaultValue 30000
+   * worker died is handed to another worker after about this long. Short, because a run found
+   * twice is safe (the run lock and step claims) and a dead worker's runs should not wait.
+   * @defaultValue 10000
    */
   lockDurationMs?: number;
-  /** How often workers look for jobs whose worker died. @defaultValue 30000 */
+  /** How often workers look for jobs whose worker died. @defaultValue 10000 */
   stalledIntervalMs?: number;
   /** How long `idle()` waits before it gives up with `not_ready`. @defaultValue 60000 */
   idleTimeoutMs?: number;
@@ -135,8 +137,8 @@ export function createBullmqQueue(options: BullmqQueueOptions): RunQueue {
         connection: client,
         prefix,
         concurrency: options.concurrency ?? runConcurrency,
-        lockDuration: options.lockDurationMs ?? 30_000,
-        stalledInterval: options.stalledIntervalMs ?? 30_000,
+        lockDuration: options.lockDurationMs ?? 10_000,
+        stalledInterval: options.stalledIntervalMs ?? 10_000,
         maxStalledCount: 1,
       });
       started.on('error', reportInfra);
