@@ -20,6 +20,7 @@ const reasonTexts: Record<string, string> = {
   cost_per_run_exceeded: "The run's cost budget would be exceeded.",
   environment_not_allowed: 'The run’s environment is not one the playbook may act in.',
   approval_rejected: 'An approver rejected the step.',
+  playbook_disabled: 'The playbook is disabled (by a person or its breaker).',
   approval_expired: 'Nobody decided before the approval expired.',
 };
 

@@ -14,6 +14,7 @@ import { interpolate } from '../pipeline/interpolate.js';
 import type { Playbook } from '../pipeline/playbook-schema.js';
 import { budgetUse, consumeBudget, lockBudget } from '../storage/budgets.js';
 import { engagedSwitches } from '../storage/kill-switches.js';
+import { isPlaybookDisabled } from '../storage/playbooks.js';
 import { getTenant } from '../storage/tenants.js';
 import type { BudgetAttribution, Decision, Guard, GuardInput } from './decision.js';
 import type { PolicyEngine, PolicyRequest, Tier } from './policy.js';
@@ -42,13 +43,19 @@ export function createGuardrails(deps: GuardrailDeps): Guard {
     const plugin = input.plan.uses.slice(0, input.plan.uses.indexOf('.'));
     const budgets: BudgetAttribution = {};
 
-    const switches = await engagedSwitches(deps.knex, input.tenant, input.playbook.name, plugin);
+    // Both are read before every step: a playbook disabled while its run is under way (a breaker
+    // tripped by its other runs, or a person) stops at its next step, like a kill switch.
+    const [switches, disabled] = await Promise.all([
+      engagedSwitches(deps.knex, input.tenant, input.playbook.name, plugin),
+      isPlaybookDisabled(deps.knex, input.tenant, input.playbook.name),
+    ]);
     if (switches.length > 0) {
       return deny(
         switches.map((s) => `kill_switch:${s.scope}`),
         budgets,
       );
     }
+    if (disabled) return deny(['playbook_disabled'], budgets);
 
     const environment = environmentOf(spec, input.context);
     const allowed = spec.budgets.allowedEnvironments;

@@ -128,7 +128,8 @@ export async function deniedSteps(
      from w left join (run_steps s join runs r on r.tenant_id = s.tenant_id and r.id = s.run_id)
        on s.tenant_id = ? and r.playbook_name = ? and s.status = 'denied'
        and not jsonb_exists_any(coalesce(s.decision->'reasons', '[]'::jsonb),
-         array['kill_switch:global', 'kill_switch:tenant', 'kill_switch:playbook', 'kill_switch:plugin'])
+         array['kill_switch:global', 'kill_switch:tenant', 'kill_switch:playbook', 'kill_switch:plugin',
+               'playbook_disabled'])
        and s.finished_at > w.start_at and s.finished_at <= w.end_at and ${sinceEnabled}
      group by w.start_at, w.end_at`,
     [iso(at), windowMs, tenant, playbook],

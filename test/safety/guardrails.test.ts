@@ -278,6 +278,27 @@ describeEngines('guardrails', ({ db }) => {
     expect((await g.run(t, after as string)).status).toBe('succeeded');
   });
 
+  it('stops a run at its next step when its playbook is disabled while it runs', async () => {
+    const before = probe.calls.filter((c) => c.label === 'k2').length;
+    const [id] = await g.fire(t, { alertname: 'gated', gate: 'off-1' });
+    await probe.reached('off-1');
+    const off = await g.api(t, 'admin', 'POST', '/playbooks/gated/disable', { reason: 'test' });
+    expect(off.status).toBe(200);
+    probe.open('off-1');
+    await g.idle();
+    const r = await g.run(t, id as string);
+    expect(r.status).toBe('denied');
+    expect(r.steps.map((s) => s.status)).toEqual(['succeeded', 'denied']);
+    expect(r.steps[1]?.decision).toMatchObject({ reasons: ['playbook_disabled'] });
+    expect(probe.calls.filter((c) => c.label === 'k2').length).toBe(before);
+    expect((await g.api(t, 'admin', 'POST', '/playbooks/gated/enable', {})).status).toBe(200);
+    const [after] = await g.fire(t, { alertname: 'gated', gate: 'off-2' });
+    await probe.reached('off-2');
+    probe.open('off-2');
+    await g.idle();
+    expect((await g.run(t, after as string)).status).toBe('succeeded');
+  });
+
   it('refuses the global kill switch to a tenant token and obeys it from the operator', async () => {
     const refused = await g.api(t, 'admin', 'POST', '/kill-switch', {
       scope: 'global',
