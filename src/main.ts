@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { type ServerType, serve as serveNode } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { createApp, isLoopback } from './app.js';
-import { openChat } from './chat/chat.js';
+import { type Chat, openChat } from './chat/chat.js';
 import type { Config } from './config.js';
 import { WardenError } from './errors.js';
 import { expireOverdue } from './guardrails/approvals.js';
@@ -63,6 +63,8 @@ export interface Runtime {
   operations: Operations;
   /** Periodic work of this process (the approval expiry sweep), stopped by close(). */
   timers: Set<NodeJS.Timeout>;
+  /** Chat, once open: report links, internal alert notices and playbooks' `chat.notify` go there. */
+  useChat(chat: Pick<Chat, 'postReportLink' | 'postNotice' | 'postRunMessage'>): void;
   close(): Promise<void>;
 }
 
@@ -117,6 +119,8 @@ export async function openRuntime(
       tenants: config.tenants,
       logger,
     });
+    // Chat opens after the runtime (serve); until then `chat.notify` reaches no platform.
+    let runChat: Chat['postRunMessage'] | undefined;
     const engine = createEngine({
       knex: db.knex,
       ledger,
@@ -126,6 +130,8 @@ export async function openRuntime(
       guard,
       watch,
       runLock: createRunLock(db.knex, db.engine),
+      chat: (tenant, runId, message) =>
+        runChat ? runChat(tenant, runId, message) : Promise.resolve([]),
     });
     // BullMQ and ioredis load only when Redis is configured: the embedded default stays lean.
     const queue: RunQueue =
@@ -184,6 +190,10 @@ export async function openRuntime(
       guard,
       queue,
       playbooks,
+      useChat(chat) {
+        operations.useChat(chat);
+        runChat = chat.postRunMessage;
+      },
       async close() {
         for (const timer of timers) clearInterval(timer);
         await operations.close();
@@ -277,7 +287,7 @@ export async function serve(config: Config, opts: { logger?: Logger } = {}): Pro
       );
     },
   });
-  runtime.operations.useChat(chat);
+  runtime.useChat(chat);
   let server: ServerType | undefined;
   const port = await (role === 'ingress' ? Promise.resolve() : startWorker(runtime))
     .then(() => (role === 'worker' ? undefined : scheduler.sync(schedulesOf(playbooks))))

@@ -28,6 +28,8 @@ export interface Chat {
   postReportLink: ChatNotifier['postReportLink'];
   /** Posts a notice (internal alerts) into the tenant's channels. */
   postNotice: ChatNotifier['postNotice'];
+  /** Posts a playbook's message into its run's thread (`chat.notify`). */
+  postRunMessage: ChatNotifier['postRunMessage'];
 }
 
 export async function openChat(deps: {
@@ -104,6 +106,7 @@ export async function openChat(deps: {
     flush,
     postReportLink: (tenant, view) => notifier.postReportLink(tenant, view),
     postNotice: (tenant, view) => notifier.postNotice(tenant, view),
+    postRunMessage: (tenant, runId, message) => notifier.postRunMessage(tenant, runId, message),
     async close() {
       await flush();
       unsubscribe();

@@ -29,6 +29,16 @@ export interface ChatNotifier {
   postReportLink(tenant: string, view: ReportLinkView): Promise<Platform[]>;
   /** Posts a notice (an internal alert) into each of the tenant's channels; none configured: no-op. */
   postNotice(tenant: string, view: NoticeView): Promise<Platform[]>;
+  /**
+   * Posts a playbook's message (`chat.notify`) into the run's thread — or, with `channel`, into
+   * that channel of the tenant's workspace — in order with the run's other posts; the platforms it
+   * reached (none when the tenant has no chat).
+   */
+  postRunMessage(
+    tenant: string,
+    runId: string,
+    message: { text: string; channel?: string | undefined },
+  ): Promise<Platform[]>;
 }
 
 export function createChatNotifier(deps: {
@@ -60,6 +70,19 @@ export function createChatNotifier(deps: {
     if (list.length > 0) destinations.set(t.id, list);
   }
   const chains = new Map<string, Promise<void>>();
+  /** Runs `work` after everything already queued for the run, so its posts stay in order. */
+  function serial<T>(runId: string, work: () => Promise<T>): Promise<T> {
+    const result = (chains.get(runId) ?? Promise.resolve()).then(work);
+    const next = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    chains.set(runId, next);
+    void next.then(() => {
+      if (chains.get(runId) === next) chains.delete(runId);
+    });
+    return result;
+  }
 
   async function thread(
     tenant: string,
@@ -129,14 +152,29 @@ export function createChatNotifier(deps: {
       for (const d of list) await d.channel.postNotice(d.to, view);
       return list.map((d) => d.to.platform);
     },
+    postRunMessage(tenant, runId, message) {
+      const list = destinations.get(tenant) ?? [];
+      const view: NoticeView = { title: 'From the playbook', lines: [message.text], tone: 'info' };
+      return serial(runId, async () => {
+        const reached: Platform[] = [];
+        for (const d of list) {
+          const to = message.channel
+            ? { ...d.to, channel: message.channel }
+            : await thread(tenant, runId, d);
+          if (!to) continue;
+          await d.channel.postNotice(to, view);
+          reached.push(d.to.platform);
+        }
+        return reached;
+      });
+    },
     onReceipts(tenant, receipts) {
       const list = destinations.get(tenant);
       if (!list) return;
       for (const receipt of receipts) {
         const runId = receipt.payload.run;
         if (typeof runId !== 'string') continue;
-        const previous = chains.get(runId) ?? Promise.resolve();
-        const next = previous.then(async () => {
+        void serial(runId, async () => {
           for (const d of list) {
             await tell(tenant, receipt, d).catch((err: unknown) =>
               deps.logger.error(
@@ -145,10 +183,6 @@ export function createChatNotifier(deps: {
               ),
             );
           }
-        });
-        chains.set(runId, next);
-        void next.then(() => {
-          if (chains.get(runId) === next) chains.delete(runId);
         });
       }
     },

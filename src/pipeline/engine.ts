@@ -68,6 +68,12 @@ export interface EngineDeps {
   runLock: RunLock;
   /** @defaultValue 300000 (5 minutes) */
   stepTimeoutMs?: number;
+  /** Posts a playbook's message into its run's chat thread (`chat.notify`); the platforms reached. */
+  chat?: (
+    tenant: string,
+    runId: string,
+    message: { text: string; channel?: string | undefined },
+  ) => Promise<string[]>;
 }
 
 export interface Engine {
@@ -373,6 +379,9 @@ export function createEngine(deps: EngineDeps): Engine {
         catalog,
         logger: deps.logger.child({ playbook: version.name }),
         timeoutMs: deps.stepTimeoutMs ?? 300_000,
+        chat: deps.chat && {
+          post: (message) => deps.chat?.(tenant, runId, message) ?? Promise.resolve([]),
+        },
       }),
     };
     const status = await walk(scope, run.status, steps);

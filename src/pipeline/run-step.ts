@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { TenantConfig } from '../config.js';
 import type { JsonValue } from '../ledger/receipt.js';
+import type { ChatMessenger } from '../sdk/index.js';
 import { type StepCatalog, stepContext } from './step-context.js';
 
 export interface StepRunner {
@@ -20,6 +21,8 @@ export function createStepRunner(opts: {
   catalog: StepCatalog;
   logger: Logger;
   timeoutMs: number;
+  /** The run's chat (for plugins with the `chat` capability). */
+  chat?: ChatMessenger | undefined;
 }): StepRunner {
   const contextFor = (uses: string, key: string, log: Record<string, unknown>) => {
     const entry = opts.catalog.get(uses);
@@ -31,6 +34,7 @@ export function createStepRunner(opts: {
       logger: opts.logger.child(log),
       signal: AbortSignal.timeout(opts.timeoutMs),
       idempotencyKey: key,
+      chat: opts.chat,
     });
     return { entry, ctx };
   };

@@ -1,11 +1,13 @@
 /**
  * Step-context: what a plugin step is given — its tenant, an HTTP client limited to the hosts the
  * tenant allowed for that plugin, the tenant's settings and secrets for that plugin, a logger, an
- * abort signal and an idempotency key. Nothing else reaches a plugin.
+ * abort signal and an idempotency key — and, to a plugin that declares the `chat` capability, the
+ * run's chat. Nothing else reaches a plugin.
  */
 import type { Logger } from 'pino';
 import type { TenantConfig } from '../config.js';
 import type {
+  ChatMessenger,
   PluginDefinition,
   SimulateContext,
   StepContext,
@@ -62,6 +64,8 @@ export function stepContext(opts: {
   logger: Logger;
   signal: AbortSignal;
   idempotencyKey: string;
+  /** The run's chat; handed on only when the plugin declares the `chat` capability. */
+  chat?: ChatMessenger | undefined;
 }): StepContext {
   const { secrets, allowedHosts, settings } = settingsOf(opts.config, opts.entry.plugin.name);
   const hosts = hostsOf(opts.entry, allowedHosts, settings);
@@ -77,5 +81,6 @@ export function stepContext(opts: {
     logger: stepLogger(opts.logger, { tenant: opts.tenant, plugin: opts.entry.plugin.name }),
     signal: opts.signal,
     idempotencyKey: opts.idempotencyKey,
+    ...(opts.chat && opts.entry.plugin.capabilities?.includes('chat') ? { chat: opts.chat } : {}),
   };
 }

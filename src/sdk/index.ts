@@ -23,6 +23,15 @@ export interface StepLogger {
 /** `fetch` restricted to the tenant's allowed hosts for this plugin; throws on any other host. */
 export type HttpClient = (url: string | URL, init?: RequestInit) => Promise<Response>;
 
+/** Chat for a plugin that declares `capabilities: ['chat']`. */
+export interface ChatMessenger {
+  /**
+   * Posts `text` into the run's thread in the tenant's chat (or into `channel` of the tenant's
+   * workspace); resolves to the platforms it reached — none when the tenant has no chat.
+   */
+  post(message: { text: string; channel?: string | undefined }): Promise<string[]>;
+}
+
 export interface StepContext {
   tenant: string;
   http: HttpClient;
@@ -34,6 +43,8 @@ export interface StepContext {
   signal: AbortSignal;
   /** Stable for one (tenant, run, step): send it where the vendor supports idempotency. */
   idempotencyKey: string;
+  /** The run's chat, given only to plugins that declare `capabilities: ['chat']`. */
+  chat?: ChatMessenger;
 }
 
 /** Simulation sees no network and no secrets: it can only describe what it would do. */
@@ -95,6 +106,8 @@ export interface PluginDefinition {
    * `plugins.<name>.allowedHosts`, so the endpoint a tenant configured needs no second entry.
    */
   hosts?(settings: Record<string, unknown>): string[];
+  /** What the plugin needs beyond the basic context: `chat` gives its steps `ctx.chat`. */
+  capabilities?: ReadonlyArray<'chat'>;
   // biome-ignore lint/suspicious/noExplicitAny: each step has its own input type
   steps: Record<string, StepDefinition<any, any>>;
 }

@@ -57,6 +57,16 @@ describeEngines('chat: Slack end to end', ({ db }) => {
             ),
             hurry: playbook('hurry', '  approval: { approvers: [slack:U0ALICE], expiresIn: 1s }'),
             unlisted: playbook('unlisted', ''),
+            told: `
+apiVersion: warden/v1
+kind: Playbook
+metadata: { name: told }
+spec:
+  on:
+    - alert: { match: { alertname: told } }
+  steps:
+    - { id: tell, uses: chat.notify, with: { text: "Shard {{ alert.labels.shard }} restarted" } }
+`,
           },
         },
         {
@@ -216,6 +226,29 @@ describeEngines('chat: Slack end to end', ({ db }) => {
     for (const c of slack.calls.filter((x) => x.method.startsWith('chat.'))) {
       expect(checkBlockKit(c.params as never)).toEqual([]);
     }
+  });
+
+  it("posts a playbook's chat.notify message into its run's thread", async () => {
+    const [run] = await g.fire('acme', { alertname: 'told', shard: '7' });
+    await g.idle();
+    expect((await g.run('acme', run as string)).status).toBe('succeeded');
+    const posts = slack.callsTo('chat.postMessage');
+    const root = posts.find(
+      (c) => !c.params.thread_ts && JSON.stringify(c.params).includes(run as string),
+    );
+    expect(root, 'the run summary starts the thread').toBeDefined();
+    const told = posts.filter((c) => JSON.stringify(c.params).includes('Shard 7 restarted'));
+    expect(told).toHaveLength(1);
+    expect(told[0]?.params).toMatchObject({ channel: 'C0OPS' });
+    expect(told[0]?.params.thread_ts, 'in the run thread').toBeTruthy();
+    // In order in the thread: after the summary, before the run's end.
+    const rootAt = posts.indexOf(root as never);
+    const toldAt = posts.indexOf(told[0] as never);
+    const finishedAt = posts.findIndex(
+      (c, i) => i > rootAt && JSON.stringify(c.params).includes('run.finished'),
+    );
+    expect(toldAt).toBeGreaterThan(rootAt);
+    expect(finishedAt).toBeGreaterThan(toldAt);
   });
 
   it('refuses the initiator of a dual-control run and a click after expiry', async () => {

@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { openChat } from '../../src/chat/chat.js';
+import { type Chat, openChat } from '../../src/chat/chat.js';
 import type { TenantConfig } from '../../src/config.js';
 import { openGuardrails } from '../../src/guardrails/guardrails.js';
 import { revealFields } from '../../src/ledger/disclosure.js';
@@ -103,6 +103,8 @@ export async function startGuarded(opts: {
     tenants: configs,
     logger,
   });
+  // Chat opens below, after the engine (as in serve): `chat.notify` reaches it once it is open.
+  let runChat: Chat['postRunMessage'] | undefined;
   const engine: Engine = createEngine({
     knex,
     ledger,
@@ -112,6 +114,7 @@ export async function startGuarded(opts: {
     guard,
     watch,
     runLock: createRunLock(knex, opts.db.engine),
+    chat: (t, runId, message) => runChat?.(t, runId, message) ?? Promise.resolve([]),
   });
   const errors: unknown[] = [];
   const queue = createInlineQueue({ onError: (err) => errors.push(err) });
@@ -148,6 +151,7 @@ export async function startGuarded(opts: {
         logger,
       })
     : undefined;
+  runChat = chat?.postRunMessage;
   const app = buildApp({
     ...(chat ? { chatRoutes: chat.routes } : {}),
     db: opts.db,

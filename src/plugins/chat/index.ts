@@ -9,6 +9,7 @@ import { notify } from './steps/notify.step.js';
 export const chatPlugin = definePlugin({
   name: 'chat',
   version: '0.1.0',
-  description: 'Sends messages to the tenant channel (logged until chat delivery lands).',
+  description: "Sends messages into the run's thread in the tenant's chat.",
+  capabilities: ['chat'],
   steps: { notify },
 });
