@@ -31,13 +31,21 @@ function lookup(context: unknown, path: string): unknown {
   return value;
 }
 
-function fill(text: string, context: unknown): JsonValue {
+/** Escapes a value placed inside a longer string; may throw to refuse it. */
+export type Escape = (value: string) => string;
+
+function fill(text: string, context: unknown, escape?: Escape): JsonValue {
   const whole = /^\{\{\s*([^{}]*?)\s*\}\}$/.exec(text);
   if (whole) return lookup(context, whole[1] as string) as JsonValue;
   return text.replace(placeholder, (_m, path: string) => {
     const value = lookup(context, path);
     if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
-      return String(value);
+      if (!escape) return String(value);
+      try {
+        return escape(String(value));
+      } catch (err) {
+        throw new InterpolationError(`"{{ ${path} }}": ${(err as Error).message}`);
+      }
     }
     throw new InterpolationError(
       `"{{ ${path} }}" is not text and cannot be placed inside a string`,
@@ -47,17 +55,35 @@ function fill(text: string, context: unknown): JsonValue {
 
 /**
  * Replaces placeholders in every string of `template` (objects and arrays walked; keys left as
- * they are). Throws InterpolationError for a malformed or missing reference.
+ * they are). `escapes` names top-level fields whose embedded values go through an escaper (a
+ * step's `escapes`). Throws InterpolationError for a malformed or missing reference, or a value an
+ * escaper refused.
  * @example
  * interpolate({ shard: '{{ alert.labels.shard }}' }, { alert: { labels: { shard: '7' } } });
  * // { shard: '7' }
  */
-export function interpolate(template: unknown, context: unknown): JsonValue {
-  if (typeof template === 'string') return fill(template, context);
-  if (Array.isArray(template)) return template.map((v) => interpolate(v, context));
+export function interpolate(
+  template: unknown,
+  context: unknown,
+  escapes?: Readonly<Record<string, Escape>>,
+): JsonValue {
+  if (escapes && template !== null && typeof template === 'object' && !Array.isArray(template)) {
+    const out: Record<string, JsonValue> = {};
+    for (const [k, v] of Object.entries(template)) {
+      const escape = Object.hasOwn(escapes, k) ? escapes[k] : undefined;
+      out[k] = walk(v, context, escape);
+    }
+    return out;
+  }
+  return walk(template, context, undefined);
+}
+
+function walk(template: unknown, context: unknown, escape: Escape | undefined): JsonValue {
+  if (typeof template === 'string') return fill(template, context, escape);
+  if (Array.isArray(template)) return template.map((v) => walk(v, context, escape));
   if (template !== null && typeof template === 'object') {
     const out: Record<string, JsonValue> = {};
-    for (const [k, v] of Object.entries(template)) out[k] = interpolate(v, context);
+    for (const [k, v] of Object.entries(template)) out[k] = walk(v, context, escape);
     return out;
   }
   return template as JsonValue;

@@ -57,7 +57,7 @@ export function resolveInput(
   if (!entry) return { ok: false, reason: 'unknown_step', detail: `no plugin step named ${uses}` };
   let raw: unknown;
   try {
-    raw = interpolate(template, context);
+    raw = interpolate(template, context, entry.step.escapes);
   } catch (err) {
     if (err instanceof InterpolationError)
       return { ok: false, reason: 'invalid_input', detail: err.message };

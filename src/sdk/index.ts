@@ -66,6 +66,13 @@ export interface StepDefinition<S extends z.ZodType = z.ZodType, O extends Json 
   reversible: boolean;
   /** Safe to run again after a crash left it claimed but unfinished. @defaultValue false */
   idempotent?: boolean;
+  /**
+   * Escapers by top-level input field, for fields that are a language of their own (PromQL, a
+   * URL…): a value interpolated inside a longer string of that field is passed through it first,
+   * so a trigger's label cannot change the statement around it. An escaper may throw to refuse a
+   * value (the step is then denied `invalid_input`).
+   */
+  escapes?: Readonly<Record<string, (value: string) => string>>;
   /** What the step touches, for the blast-radius budget (one entry per target). */
   targets(input: z.output<S>): string[];
   /** Cost units the step spends, for the per-run cost budget. @defaultValue 0 */

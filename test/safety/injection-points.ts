@@ -3,7 +3,9 @@
  * them into a run (alert labels, annotations, signed event bodies, chat and API parameters), and
  * every free input of every built-in plugin step, each written as a playbook would write it.
  */
+
 import { plugins } from '../../src/plugins/index.js';
+import { escapePromqlString } from '../../src/plugins/prometheus/promql.js';
 
 /** The hostile values, and a control the steps take (so that "nothing was called" can fail). */
 export const fixtures = {
@@ -47,6 +49,11 @@ export interface InjectionPoint {
   id: string;
   uses: string;
   with(v: string, targets: Targets): Record<string, unknown>;
+  /**
+   * How the step escapes a value placed inside this input (its `escapes`): what arrives is the
+   * escaped value, still inside the string the playbook wrote.
+   */
+  escape?: (v: string) => string;
 }
 
 /**
@@ -86,6 +93,7 @@ export const points: InjectionPoint[] = [
     id: 'prometheus-query',
     uses: 'prometheus.query',
     with: (v) => ({ query: `sum(up{shard="${v}"})` }),
+    escape: escapePromqlString,
   },
   {
     id: 'prometheus-expect',

@@ -3,9 +3,11 @@
  * injection point must have sent with its value exactly as delivered — each matcher claims the
  * requests it explains, so that whatever is left was sent by nothing a playbook wrote.
  */
+
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
+import { escapePromqlString } from '../../src/plugins/prometheus/promql.js';
 
 export interface HttpCall {
   method: string;
@@ -79,7 +81,12 @@ export function claim(point: string, v: string, seen: Seen): Matcher[] {
     case 'http-header':
       return httpFrom('http-header', (c) => c.headers['x-shard'] === v);
     case 'prometheus-query':
-      return take('prometheus', 'the query', (q) => q.query === `sum(up{shard="${v}"})`);
+      // Inside its string literal, escaped (the step's `escapes`): the query around it is intact.
+      return take(
+        'prometheus',
+        'the query',
+        (q) => q.query === `sum(up{shard="${escapePromqlString(v)}"})`,
+      );
     case 'prometheus-expect':
       return take('prometheus', 'the check', (q) => q.query === 'max(inject_expect)');
     case 'kubernetes-scale':

@@ -370,7 +370,8 @@ describeEngines('injection', ({ db }) => {
         outcomes[point.id] = state.status;
         if (executesAt[name].includes(point.id)) {
           const entry = catalog.get(point.uses);
-          const input = entry?.step.input.parse(point.with(value, targets));
+          const sent = point.escape ? point.escape(value) : value;
+          const input = entry?.step.input.parse(point.with(sent, targets));
           expect(state.steps[0]?.input_digest, point.id).toBe(digestJson(input));
           expect(kinds, point.id).toContain('step.executed');
           missing.push(...claim(point.id, value, seen));

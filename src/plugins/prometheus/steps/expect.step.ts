@@ -4,7 +4,7 @@ import { defineStep, z } from '../../../sdk/index.js';
 import { type Bound, describeBound, describeSample, judge } from '../bound.js';
 import { createPrometheusClient, jsonValue, PrometheusError } from '../client.js';
 import { durationMs, formatDuration } from '../duration.js';
-import { promql, threshold } from '../promql.js';
+import { promql, promqlEscapes, threshold } from '../promql.js';
 import { readSettings } from '../settings.js';
 
 const input = z
@@ -36,6 +36,7 @@ export const expectStep = defineStep({
   description: 'Waits until every sample of a PromQL query is below and/or above a threshold.',
   input,
   risk: 'read',
+  escapes: promqlEscapes,
   reversible: false,
   idempotent: true,
   targets: () => [],

@@ -1,7 +1,7 @@
 /** `prometheus.query`: runs one instant query and returns its samples. */
 import { defineStep, z } from '../../../sdk/index.js';
 import { createPrometheusClient, jsonValue } from '../client.js';
-import { promql } from '../promql.js';
+import { promql, promqlEscapes } from '../promql.js';
 import { readSettings } from '../settings.js';
 
 /** Receipts stay small: at most this many samples are returned (`total` says how many there were). */
@@ -16,6 +16,7 @@ export const query = defineStep({
   description: 'Runs a PromQL instant query and returns its samples.',
   input: z.strictObject({ query: promql }),
   risk: 'read',
+  escapes: promqlEscapes,
   reversible: false,
   idempotent: true,
   targets: () => [],
