@@ -34,15 +34,15 @@ function lookup(context: unknown, path: string): unknown {
 /** Escapes a value placed inside a longer string; may throw to refuse it. */
 export type Escape = (value: string) => string;
 
-function fill(text: string, context: unknown, escape?: Escape): JsonValue {
+function fill(text: string, context: unknown, escaper?: Escape): JsonValue {
   const whole = /^\{\{\s*([^{}]*?)\s*\}\}$/.exec(text);
   if (whole) return lookup(context, whole[1] as string) as JsonValue;
   return text.replace(placeholder, (_m, path: string) => {
     const value = lookup(context, path);
     if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
-      if (!escape) return String(value);
+      if (!escaper) return String(value);
       try {
-        return escape(String(value));
+        return escaper(String(value));
       } catch (err) {
         throw new InterpolationError(`"{{ ${path} }}": ${(err as Error).message}`);
       }
@@ -70,20 +70,20 @@ export function interpolate(
   if (escapes && template !== null && typeof template === 'object' && !Array.isArray(template)) {
     const out: Record<string, JsonValue> = {};
     for (const [k, v] of Object.entries(template)) {
-      const escape = Object.hasOwn(escapes, k) ? escapes[k] : undefined;
-      out[k] = walk(v, context, escape);
+      const escaper = Object.hasOwn(escapes, k) ? escapes[k] : undefined;
+      out[k] = walk(v, context, escaper);
     }
     return out;
   }
   return walk(template, context, undefined);
 }
 
-function walk(template: unknown, context: unknown, escape: Escape | undefined): JsonValue {
-  if (typeof template === 'string') return fill(template, context, escape);
-  if (Array.isArray(template)) return template.map((v) => walk(v, context, escape));
+function walk(template: unknown, context: unknown, escaper: Escape | undefined): JsonValue {
+  if (typeof template === 'string') return fill(template, context, escaper);
+  if (Array.isArray(template)) return template.map((v) => walk(v, context, escaper));
   if (template !== null && typeof template === 'object') {
     const out: Record<string, JsonValue> = {};
-    for (const [k, v] of Object.entries(template)) out[k] = walk(v, context, escape);
+    for (const [k, v] of Object.entries(template)) out[k] = walk(v, context, escaper);
     return out;
   }
   return template as JsonValue;
