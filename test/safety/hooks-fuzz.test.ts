@@ -251,7 +251,11 @@ function mutate<T>(value: T, mutations: Mutation[]): T {
     if ('drop' in m) {
       if (Array.isArray(parent) && typeof last === 'number') parent.splice(last, 1);
       else delete target[last];
-    } else target[last] = m.value;
+    } else {
+      // A copy: the same replacement object inserted twice (or into itself) would make a cycle, and
+      // writing into it would change the shared constant for later cases.
+      target[last] = structuredClone(m.value);
+    }
   }
   return copy;
 }
