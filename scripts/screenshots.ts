@@ -12,18 +12,13 @@ import puppeteer from 'puppeteer-core';
 import { startDemoTarget } from '../examples/demo-target/server.js';
 import { loadConfig } from '../src/config.js';
 import { runDemo } from '../src/demo/demo.js';
-import { prepareDemoWorkspace } from '../src/demo/demo-workspace.js';
+import { prepareDemoWorkspace, demoTokens as tokens } from '../src/demo/demo-workspace.js';
 import { createWardenApi } from '../src/demo/warden-api.js';
 import { serve } from '../src/main.js';
 import { createLogger } from '../src/observability/logger.js';
 import { isoWeekOf } from '../src/reports/iso-week.js';
 import { findChromium } from '../src/reports/pdf.js';
 
-const tokens = {
-  admin: 'wdn_demo_acme_admin_4f1c9e27b0d8a356',
-  read: 'wdn_demo_acme_read_8b2e61d4c09f7a13',
-  ingest: 'wdn_demo_acme_ingest_d37a0c5e92b14f68',
-};
 const images = resolve(import.meta.dirname, '../docs/images');
 const log = (line: string) => process.stderr.write(`${line}\n`);
 

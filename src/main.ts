@@ -246,6 +246,31 @@ export interface Server {
   stop(): Promise<void>;
 }
 
+/**
+ * Builds a tenant's Provable Posture Pack from the runtime (`warden posture`, `POST /api/v1/posture`),
+ * with the runtime's warm PDF renderer unless `pdf` is false or Chromium is missing.
+ */
+export async function buildPosture(
+  runtime: Runtime,
+  tenant: string,
+  outDir: string,
+  opts: { pdf?: boolean } = {},
+) {
+  const { buildPosturePack } = await import('./posture/pack.js');
+  const pdf = opts.pdf === false ? undefined : await runtime.reporting.pdf();
+  return buildPosturePack(
+    {
+      knex: runtime.db.knex,
+      ledger: runtime.ledger,
+      logger: runtime.logger,
+      anchoring: runtime.anchoring,
+      tenants: runtime.config.tenants,
+      ...(pdf ? { pdf } : {}),
+    },
+    { tenant, outDir },
+  );
+}
+
 /** Starts the HTTP service; resolves once it listens. */
 export async function serve(config: Config, opts: { logger?: Logger } = {}): Promise<Server> {
   const runtime = await openRuntime(config, {
@@ -271,21 +296,7 @@ export async function serve(config: Config, opts: { logger?: Logger } = {}): Pro
     anchoring: runtime.anchoring,
     metrics: runtime.metrics,
     reports: runtime.reporting.make,
-    posture: async (tenant, outDir) => {
-      const { buildPosturePack } = await import('./posture/pack.js');
-      const pdf = await runtime.reporting.pdf();
-      return buildPosturePack(
-        {
-          knex: db.knex,
-          ledger,
-          logger,
-          anchoring: runtime.anchoring,
-          tenants: config.tenants,
-          ...(pdf ? { pdf } : {}),
-        },
-        { tenant, outDir },
-      );
-    },
+    posture: (tenant, outDir) => buildPosture(runtime, tenant, outDir),
   });
   runtime.useChat(chat);
   let server: ServerType | undefined;

@@ -8,6 +8,13 @@ import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { packageRoot } from '../config.js';
 
+/** The fixed, loopback-only tokens of examples/warden.yaml's tenant acme. */
+export const demoTokens = {
+  admin: 'wdn_demo_acme_admin_4f1c9e27b0d8a356',
+  read: 'wdn_demo_acme_read_8b2e61d4c09f7a13',
+  ingest: 'wdn_demo_acme_ingest_d37a0c5e92b14f68',
+} as const;
+
 /** The address the example config and playbooks name for the demo target. */
 export const demoTargetHost = '127.0.0.1:3101';
 

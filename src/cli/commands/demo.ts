@@ -10,18 +10,12 @@ import { Command } from 'commander';
 import pino from 'pino';
 import { runDemo } from '../../demo/demo.js';
 import { ensureDemoTarget, ensureWarden, resetDemoTarget } from '../../demo/demo-setup.js';
+import { demoTokens } from '../../demo/demo-workspace.js';
 import { createWardenApi } from '../../demo/warden-api.js';
 import { serve } from '../../main.js';
 import { createLogger } from '../../observability/logger.js';
 import { configOf } from '../context.js';
 import { type Io, UsageError } from '../output.js';
-
-/** The fixed, loopback-only tokens of examples/warden.yaml's tenant acme. */
-const demoTokens = {
-  admin: 'wdn_demo_acme_admin_4f1c9e27b0d8a356',
-  read: 'wdn_demo_acme_read_8b2e61d4c09f7a13',
-  ingest: 'wdn_demo_acme_ingest_d37a0c5e92b14f68',
-};
 
 function httpUrl(value: string, what: string): string {
   let url: URL;
