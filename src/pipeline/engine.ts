@@ -27,9 +27,10 @@ import { getVersion, type PlaybookVersion } from '../storage/playbooks.js';
 import type { RunLock } from '../storage/run-lock.js';
 import { claimStep, getRunRow, getSteps, type RunStatus, type StepRow } from '../storage/runs.js';
 import { rollbackSteps } from './rollback.js';
+import { planRun, recordSimulation } from './run-plan.js';
 import { createRecordWriter, createRunRecorder, type RunRecorder } from './run-recorder.js';
 import { createStepRunner, type StepRunner } from './run-step.js';
-import { digestJson, type StepPlan, simulateRun } from './simulate-run.js';
+import { digestJson, type StepPlan } from './simulate-run.js';
 import { grantOf, requestApproval } from './step-approval.js';
 import type { StepCatalog } from './step-context.js';
 
@@ -120,33 +121,6 @@ export function createEngine(deps: EngineDeps): Engine {
     return version;
   }
 
-  async function plan(scope: RunScope): Promise<StepPlan[] | undefined> {
-    const sim = await simulateRun({
-      playbook: scope.version.definition,
-      context: scope.context,
-      catalog,
-      tenant: scope.tenant,
-      config: deps.tenants.get(scope.tenant),
-      logger: deps.logger,
-    });
-    if (!sim.ok) {
-      const data = { playbook: scope.recorder.ref, step: sim.step, uses: sim.uses };
-      await scope.recorder.step(
-        sim.step,
-        {
-          status: 'denied',
-          decision: { outcome: 'deny', reasons: [sim.reason] },
-          error: sim.detail,
-          finished: true,
-        },
-        { kind: 'step.denied', data: { ...data, reasons: [sim.reason], detail: sim.detail } },
-      );
-      await scope.recorder.finish('denied', `step ${sim.step}: ${sim.reason}: ${sim.detail}`);
-      return undefined;
-    }
-    return sim.steps;
-  }
-
   const decide = (scope: RunScope, p: StepPlan, grant?: ApprovalGrant) =>
     guard({
       tenant: scope.tenant,
@@ -157,34 +131,6 @@ export function createEngine(deps: EngineDeps): Engine {
       initiator: scope.initiator,
       grant,
     });
-
-  /**
-   * The simulation receipt with every step's plan; the run moves to `running`. With `claim`, the
-   * first step (which its guardrails allowed) is claimed in the same commit — still only if it is
-   * pending — so a run reaches its first step with one commit fewer; resolves to whether it was.
-   */
-  async function recordSimulation(scope: RunScope, plans: StepPlan[], claim?: string) {
-    let claimed = false;
-    await scope.recorder.simulated(
-      plans.map(({ input: _input, ...p }) => ({
-        step: p.step,
-        fields: { plan: p as unknown as JsonValue, input_digest: p.inputDigest },
-      })),
-      {
-        steps: plans.map(
-          ({ input: _i, effects: _e, summary: _s, ...p }) => p,
-        ) as unknown as JsonValue,
-      },
-      // What a plugin says it will do may quote the step's input, which is private.
-      { summaries: Object.fromEntries(plans.map((p) => [p.step, p.summary])) },
-      claim === undefined
-        ? undefined
-        : async (trx) => {
-            claimed = await claimStep(trx, scope.tenant, scope.runId, claim);
-          },
-    );
-    return claimed;
-  }
 
   /** Returns the run's final status, or undefined when another worker holds a step. */
   async function runStep(
@@ -400,7 +346,7 @@ export function createEngine(deps: EngineDeps): Engine {
       const stop = await deps.watch.starting(scope);
       if (stop) return scope.recorder.finish('cancelled', stop);
     }
-    const plans = await plan(scope);
+    const plans = await planRun({ ...deps, scope });
     if (!plans) return 'denied';
     let early: Early | undefined;
     if (status === 'queued') {
