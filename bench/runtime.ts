@@ -271,7 +271,7 @@ async function measureWarden(c: WardenCase, log: (line: string) => void): Promis
     const ingest = createIngest({
       knex: db.knex,
       ledger,
-      startRuns: createStartRuns({ ledger }),
+      startRuns: createStartRuns(),
       onRunsCommitted: (t, ids) => {
         const now = performance.now();
         for (const id of ids) {
@@ -429,7 +429,10 @@ export const runtimeBenchmark = defineBenchmark({
       ceiling && ceiling.samples.length > 0 ? percentile(ceiling.samples, 99) : null;
 
     const rows: BenchRow[] = [];
-    for (const c of wardenCases(databaseUrl, redisUrl)) {
+    const only = process.env.BENCH_RUNTIME_ONLY;
+    for (const c of wardenCases(databaseUrl, redisUrl).filter(
+      (w) => !only || w.name.includes(only),
+    )) {
       const base = {
         name: c.name,
         unit: 'ms',

@@ -158,7 +158,7 @@ export async function openRuntime(
     const ingest = createIngest({
       knex: db.knex,
       ledger,
-      startRuns: createStartRuns({ ledger }),
+      startRuns: createStartRuns(),
       onRunsCommitted: (tenant, runIds) => {
         for (const id of runIds) {
           queue

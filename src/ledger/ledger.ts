@@ -1,20 +1,24 @@
 /**
  * Ledger: appends signed receipts to a tenant's hash chain.
  *
- * Safety comes from the database: every append locks the tenant's chain head row
- * (`SELECT … FOR UPDATE`), so appends from any number of connections and processes are serialised.
- * Throughput comes from batching and pipelining: callers' receipts are grouped into one transaction
- * (group commit), and the next batch is sealed (canonicalised, digested, signed) against the head we
- * expect while the previous batch commits. Under the lock the expectation is checked; if another
- * writer moved the head in between, the batch is sealed again — never inserted with a stale link.
+ * Safety comes from the database: the tenant's chain head row moves with every append, only from
+ * the head the batch was sealed against (`insertChained`), and stays row-locked until the
+ * appending transaction ends — so appends from any number of connections and processes form one
+ * chain, never a fork. Speed comes from keeping that lock short: a batch is sealed (canonicalised,
+ * digested, signed) before it touches the head, against the head this process expects, and written
+ * in one statement that is the caller's last before COMMIT; only when the head moved elsewhere is it
+ * locked, sealed again and written. Within a process, appends issue their chain statements in call
+ * order, so a transaction's statement waits in PostgreSQL's lock queue for the one before it to
+ * commit and goes on at once, rather than failing and sealing again. Callers' own appends are
+ * grouped into one transaction (group commit), and the next group is sealed while one commits.
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { toWardenError, WardenError } from '../errors.js';
-import { type DisclosureRow, insertDisclosures } from '../storage/disclosures.js';
+import type { DisclosureRow } from '../storage/disclosures.js';
 import {
   type ChainHead,
-  insertReceipts,
+  insertChained,
   lockChainHead,
   type ReceiptRow,
   saveSigningKey,
@@ -33,7 +37,11 @@ export interface Ledger {
   readonly signer: Signer;
   /** Appends one receipt; resolves once it is committed. Do not call inside a transaction: use appendIn. */
   append(tenant: string, draft: ReceiptDraft): Promise<Receipt>;
-  /** Appends receipts inside the caller's transaction; they commit (or vanish) with it. */
+  /**
+   * Appends receipts inside the caller's transaction; they commit (or vanish) with it. From here to
+   * the end of the transaction the tenant's chain head is locked: make this the transaction's last
+   * statement (reserve receipt ids with `newReceiptId()` for rows that must name them).
+   */
   appendIn(trx: Knex.Transaction, tenant: string, drafts: ReceiptDraft[]): Promise<Receipt[]>;
   /** Resolves when every queued append has settled (for shutdown). */
   drain(): Promise<void>;
@@ -61,7 +69,7 @@ interface Pending {
   reject(err: unknown): void;
 }
 
-/** A batch sealed against `base`; valid only if the chain head still equals `base` under the lock. */
+/** A batch sealed against `base`: it may be appended only while the chain head is `base`. */
 interface Sealed {
   base: ChainHead;
   head: ChainHead;
@@ -85,8 +93,12 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
   await saveSigningKey(knex, signer);
   const queues = new Map<string, Pending[]>();
   const flushing = new Map<string, Promise<void>>();
-  /** Per tenant, the head we expect after our own batches: a hint for sealing ahead, never trusted. */
+  /** Per tenant, the head after the newest append this process wrote: sealed against, never trusted. */
   const expected = new Map<string, ChainHead>();
+  /** Per tenant, the end of the newest append's turn: appends write their chain statement in call order. */
+  const turns = new Map<string, Promise<void>>();
+  /** The chain heads an open transaction holds (locked by its own append), by tenant. */
+  const held = new WeakMap<Knex.Transaction, Map<string, ChainHead>>();
   const listeners = new Set<ReceiptListener>();
   const tell = (tenant: string, receipts: readonly Receipt[]) => {
     for (const listener of listeners) {
@@ -101,25 +113,20 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
   /**
    * Chains drafts onto `base` (payload, canonical bytes, digest — each `prev` is the digest before it),
    * then signs them slice by slice; signatures are not part of the chain, so they may be made
-   * elsewhere (a worker thread) while the next slice is prepared. With `yieldBetweenSlices`, yields
-   * to the event loop between slices so a commit in flight progresses.
+   * elsewhere (a worker thread) while the next slice is prepared. Between slices it yields to the
+   * event loop, so a commit in flight progresses.
    */
-  async function seal(
-    tenant: string,
-    drafts: ReceiptDraft[],
-    base: ChainHead,
-    yieldBetweenSlices = false,
-  ): Promise<Sealed> {
+  async function seal(tenant: string, drafts: ReceiptDraft[], base: ChainHead): Promise<Sealed> {
     const at = clock().toISOString();
     const head = { ...base };
     const prepared: PreparedReceipt[] = [];
     const signing: Promise<string[]>[] = [];
     for (let from = 0; from < drafts.length; from += sliceSize) {
-      if (yieldBetweenSlices && from > 0) await new Promise<void>((r) => setImmediate(r));
+      if (from > 0) await new Promise<void>((r) => setImmediate(r));
       const slice = drafts.slice(from, from + sliceSize).map((draft) => {
         const seq = head.seq + 1;
         const p = prepareReceipt({ tenant, seq, prev: head.digest }, draft, {
-          id: randomUUID(),
+          id: draft.id ?? randomUUID(),
           at,
         });
         head.seq = seq;
@@ -163,66 +170,103 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
     return { base, head, receipts, rows, disclosures };
   }
 
+  /** Resolves when the tenant's previous append has written its chain statement; then call the release. */
+  function takeTurn(tenant: string): Promise<() => void> {
+    const previous = turns.get(tenant) ?? Promise.resolve();
+    let release = () => {};
+    const mine = new Promise<void>((r) => {
+      release = r;
+    });
+    const tail = previous.then(() => mine);
+    turns.set(tenant, tail);
+    return previous.then(() => () => {
+      release();
+      if (turns.get(tenant) === tail) turns.delete(tenant);
+    });
+  }
+
+  /**
+   * Appends `drafts` in `trx`. A transaction that already appended for the tenant holds its head
+   * and seals on it. Otherwise, in its turn, the batch is sealed against the head expected after
+   * this process's previous append and written conditionally; if the head is elsewhere (another
+   * process appended, or one of our transactions rolled back), the statement has locked it and says
+   * where: the batch is sealed again against it and written.
+   */
   async function write(
     trx: Knex.Transaction,
     tenant: string,
     drafts: ReceiptDraft[],
-    ahead?: Sealed,
-  ): Promise<Sealed & { resealed: boolean }> {
+    written?: () => void,
+  ): Promise<Sealed> {
+    let heads = held.get(trx);
+    const own = heads?.get(tenant);
+    let release: (() => void) | undefined;
     try {
-      const head = await lockChainHead(trx, tenant);
-      const fresh = ahead && sameHead(ahead.base, head);
-      const sealed = fresh ? ahead : await seal(tenant, drafts, head);
-      await insertReceipts(trx, tenant, sealed.rows);
-      await insertDisclosures(trx, tenant, sealed.disclosures);
-      return { ...sealed, resealed: !fresh };
-    } catch (err) {
-      throw explain(err, tenant);
-    }
-  }
-
-  async function commit(tenant: string, batch: Pending[], ahead?: Sealed): Promise<void> {
-    const drafts = batch.map((p) => p.draft);
-    try {
-      const result = await knex.transaction((trx) => write(trx, tenant, drafts, ahead));
-      if (result.resealed || !expected.has(tenant)) expected.set(tenant, result.head);
-      for (const [i, p] of batch.entries()) p.resolve(result.receipts[i] as Receipt);
-      if (listeners.size > 0) tell(tenant, result.receipts);
+      if (!own) release = await takeTurn(tenant);
+      let base = own ?? expected.get(tenant) ?? (await lockChainHead(trx, tenant));
+      let sealed = await seal(tenant, drafts, base);
+      for (let attempt = 0; ; attempt++) {
+        const head = await insertChained(trx, tenant, base, sealed.rows, sealed.disclosures);
+        if (head && sameHead(head, sealed.head)) break;
+        if (attempt > 0 || own) {
+          throw new Error(
+            `the chain head of tenant ${tenant} moved while this transaction held it`,
+          );
+        }
+        base = head ?? (await lockChainHead(trx, tenant)); // now locked by this transaction
+        sealed = await seal(tenant, drafts, base);
+      }
+      if (!own) trx.executionPromise.catch(() => expected.delete(tenant)); // rolled back: not ours
+      expected.set(tenant, sealed.head);
+      if (!heads) {
+        heads = new Map();
+        held.set(trx, heads);
+      }
+      heads.set(tenant, sealed.head);
+      return sealed;
     } catch (err) {
       expected.delete(tenant);
-      if (batch.length === 1) return batch[0]?.reject(toWardenError(err));
-      // One bad draft must not sink its neighbours: retry each on its own.
-      for (const p of batch) await commit(tenant, [p]);
+      throw explain(err, tenant);
+    } finally {
+      release?.();
+      written?.();
     }
   }
 
+  async function commit(tenant: string, batch: Pending[], written: () => void): Promise<void> {
+    const drafts = batch.map((p) => p.draft);
+    try {
+      const sealed = await knex.transaction((trx) => write(trx, tenant, drafts, written));
+      for (const [i, p] of batch.entries()) p.resolve(sealed.receipts[i] as Receipt);
+      if (listeners.size > 0) tell(tenant, sealed.receipts);
+    } catch (err) {
+      written();
+      if (batch.length === 1) return batch[0]?.reject(toWardenError(err));
+      // One bad draft must not sink its neighbours: retry each on its own.
+      for (const p of batch) await commit(tenant, [p], () => {});
+    }
+  }
+
+  /**
+   * Commits the tenant's queued appends a batch at a time. The next batch starts once the one
+   * before has written its chain statement, so it is sealed while that one commits and its own
+   * statement is queued right behind.
+   */
   async function flush(tenant: string): Promise<void> {
     const queue = queues.get(tenant) ?? [];
-    let inflight: Promise<void> = Promise.resolve();
+    let inflight: Promise<unknown> = Promise.resolve();
     for (;;) {
       if (queue.length === 0) {
         await inflight; // appends may arrive meanwhile: only an empty queue after the last commit ends
         if (queue.length === 0) break;
       }
       const batch = queue.splice(0, maxBatch);
-      // The head after every earlier batch, if known; else wait for the batch in flight to commit.
-      let base = expected.get(tenant);
-      if (!base) {
-        await inflight;
-        base = expected.get(tenant);
-      }
-      let ahead: Sealed | undefined;
-      if (base) {
-        try {
-          const drafts = batch.map((p) => p.draft);
-          ahead = await seal(tenant, drafts, base, true);
-          expected.set(tenant, ahead.head);
-        } catch {
-          ahead = undefined; // sealed again under the lock, where the error reaches its caller
-        }
-      }
-      await inflight;
-      inflight = commit(tenant, batch, ahead);
+      let written = () => {};
+      const issued = new Promise<void>((r) => {
+        written = r;
+      });
+      inflight = Promise.all([inflight, commit(tenant, batch, written)]);
+      await issued;
     }
     queues.delete(tenant);
     flushing.delete(tenant);
@@ -232,6 +276,7 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
     signer,
     async appendIn(trx, tenant, drafts) {
       for (const d of drafts) assertDraft(d);
+      if (drafts.length === 0) return [];
       const { receipts } = await write(trx, tenant, drafts);
       if (listeners.size > 0) {
         trx.executionPromise.then(

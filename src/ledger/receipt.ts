@@ -1,5 +1,5 @@
 /** Receipt: the signed, chained record of one decision or event (format in CONTRACT.md). */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { canonicalBytes } from './canonical-json.js';
 import { commitFields, type Disclosure, sdAlg, sdAlgField, sdField } from './disclosure.js';
 import type { Signer } from './ed25519.js';
@@ -71,6 +71,11 @@ export interface Receipt {
 /** What a caller asks the ledger to record; the ledger adds id, seq, time and chain link. */
 export interface ReceiptDraft {
   kind: ReceiptKind;
+  /**
+   * The receipt's id when the caller reserved one with `newReceiptId()`, so that rows written
+   * earlier in the same transaction can name the receipt; otherwise the ledger assigns one.
+   */
+  id?: string;
   /** The run this receipt belongs to, if any (indexed for `/receipts?run=`). */
   run?: string;
   data?: Record<string, JsonValue>;
@@ -86,7 +91,17 @@ export function digestOf(bytes: Uint8Array): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
+/** A receipt id to put in a draft before the receipt exists (see `ReceiptDraft.id`). */
+export function newReceiptId(): string {
+  return randomUUID();
+}
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 export function assertDraft(draft: ReceiptDraft): void {
+  if (draft.id !== undefined && !uuid.test(draft.id)) {
+    throw new TypeError(`receipt id "${draft.id}" is not a lower-case UUID (use newReceiptId())`);
+  }
   const data = draft.data ?? {};
   for (const key of [...Object.keys(data), ...Object.keys(draft.private ?? {})]) {
     if (reserved.has(key) || key === 'run') {

@@ -1,16 +1,15 @@
 /**
  * Start-runs: inside the ingest transaction, each new trigger starts one run per matching, enabled
- * playbook (its current version), queued with its steps pending. The queue is told after commit.
- * A trigger that matches a disabled playbook starts nothing there, and says so in a
- * `trigger.skipped` receipt.
+ * playbook (its current version), queued with its steps pending; a batch's runs are inserted
+ * together. The queue is told after commit. A trigger that matches a disabled playbook starts
+ * nothing there, and says so in a `trigger.skipped` receipt (which ingest appends).
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { WardenError } from '../errors.js';
-import type { Ledger } from '../ledger/ledger.js';
 import type { ReceiptDraft } from '../ledger/receipt.js';
 import { currentVersions, type PlaybookVersion } from '../storage/playbooks.js';
-import { insertRun } from '../storage/runs.js';
+import { insertRuns, type NewRun } from '../storage/runs.js';
 import type { StartRuns } from '../triggers/ingest.js';
 import { playbookMatches } from './match.js';
 import { runContext } from './run-context.js';
@@ -31,6 +30,26 @@ function assertStorable(value: unknown, path: string): void {
   }
 }
 
+/** A new run of `version` (queued); throws WardenError `invalid` for parameters that cannot be stored. */
+function newRun(
+  version: PlaybookVersion,
+  trigger: Parameters<typeof runContext>[0],
+  params: Parameters<typeof runContext>[2],
+  initiator: string,
+): NewRun {
+  assertStorable(params, 'params');
+  return {
+    id: randomUUID(),
+    tenant: version.tenant,
+    versionId: version.id,
+    playbook: version.name,
+    triggerId: trigger?.id ?? null,
+    context: runContext(trigger, { name: version.name, version: version.version }, params),
+    steps: version.definition.spec.steps.map((s) => ({ id: s.id, uses: s.uses })),
+    initiator,
+  };
+}
+
 /**
  * Creates a run of `version` (queued) and returns its id. Throws WardenError `invalid` for
  * parameters that cannot be stored.
@@ -43,37 +62,30 @@ export async function createRun(
   /** Who asked: `api:<token>`, `slack:<user>` …; a triggered run is the playbook's own. */
   initiator = `playbook:${version.name}`,
 ): Promise<string> {
-  assertStorable(params, 'params');
-  const id = randomUUID();
-  await insertRun(trx, {
-    id,
-    tenant: version.tenant,
-    versionId: version.id,
-    playbook: version.name,
-    triggerId: trigger?.id ?? null,
-    context: runContext(trigger, { name: version.name, version: version.version }, params),
-    steps: version.definition.spec.steps.map((s) => ({ id: s.id, uses: s.uses })),
-    initiator,
-  });
-  return id;
+  const run = newRun(version, trigger, params, initiator);
+  await insertRuns(trx, [run]);
+  return run.id;
 }
 
-/** The `startRuns` seam for ingest; `onCreated` learns the run ids (to enqueue after commit). */
-export function createStartRuns(deps: { ledger: Ledger }): StartRuns {
+/** The `startRuns` seam for ingest. */
+export function createStartRuns(): StartRuns {
   return async (trx, tenant, triggers) => {
     const runs = new Map<string, string[]>();
-    if (triggers.length === 0) return runs;
+    const receipts: ReceiptDraft[] = [];
+    if (triggers.length === 0) return { runs, receipts };
     const versions = await currentVersions(trx, tenant);
-    const skipped: ReceiptDraft[] = [];
+    const created: NewRun[] = [];
     for (const trigger of triggers) {
       const ids: string[] = [];
       for (const version of versions) {
         if (!playbookMatches(version.definition, trigger)) continue;
         if (!version.disabled) {
-          ids.push(await createRun(trx, version, trigger));
+          const run = newRun(version, trigger, {}, `playbook:${version.name}`);
+          created.push(run);
+          ids.push(run.id);
           continue;
         }
-        skipped.push({
+        receipts.push({
           kind: 'trigger.skipped',
           data: {
             trigger: trigger.id,
@@ -84,7 +96,7 @@ export function createStartRuns(deps: { ledger: Ledger }): StartRuns {
       }
       if (ids.length > 0) runs.set(trigger.id, ids);
     }
-    if (skipped.length > 0) await deps.ledger.appendIn(trx, tenant, skipped);
-    return runs;
+    await insertRuns(trx, created);
+    return { runs, receipts };
   };
 }

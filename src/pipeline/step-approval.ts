@@ -47,7 +47,7 @@ export function requestApproval(opts: {
         rollback: ticket.rollback,
       },
     },
-    (trx, receipt) => insertApproval(trx, { ...ticket, requestReceiptId: receipt.payload.id }),
+    (trx, receiptId) => insertApproval(trx, { ...ticket, requestReceiptId: receiptId }),
   );
 }
 

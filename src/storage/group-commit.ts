@@ -1,7 +1,9 @@
 /**
- * Group-commit: callers submit items per key (a tenant); while one transaction for that key commits,
- * the next items accumulate and are committed together. A failed batch is retried item by item, so
- * one bad item fails alone. Nothing resolves before its commit does.
+ * Group-commit: callers submit items per key (a tenant); while a transaction for that key commits,
+ * the next items accumulate and are committed together. With `concurrency` above 1, that many
+ * transactions per key may be under way at once (their work overlaps; whatever they lock in common
+ * they take in turn). A failed batch is retried item by item, so one bad item fails alone. Nothing
+ * resolves before its commit does.
  */
 import { toWardenError } from '../errors.js';
 
@@ -18,6 +20,8 @@ export interface GroupCommitOptions<T, R> {
   maxWeight?: number;
   /** @defaultValue () => 1 */
   weight?: (item: T) => number;
+  /** Most transactions under way per key. @defaultValue 1 */
+  concurrency?: number;
 }
 
 interface Pending<T, R> {
@@ -32,7 +36,7 @@ interface Pending<T, R> {
  * const id = await writer.submit('acme', row);
  */
 export function createGroupCommit<T, R>(options: GroupCommitOptions<T, R>): GroupCommit<T, R> {
-  const { commit, maxWeight = 500, weight = () => 1 } = options;
+  const { commit, maxWeight = 500, weight = () => 1, concurrency = 1 } = options;
   const queues = new Map<string, Pending<T, R>[]>();
   const flushing = new Map<string, Promise<void>>();
 
@@ -63,7 +67,15 @@ export function createGroupCommit<T, R>(options: GroupCommitOptions<T, R>): Grou
   }
 
   async function flush(key: string, queue: Pending<T, R>[]): Promise<void> {
-    while (queue.length > 0) await run(key, take(queue));
+    const running = new Set<Promise<void>>();
+    while (queue.length > 0 || running.size > 0) {
+      if (queue.length > 0 && running.size < concurrency) {
+        const batch = run(key, take(queue)).finally(() => running.delete(batch));
+        running.add(batch);
+      } else {
+        await Promise.race(running);
+      }
+    }
     queues.delete(key);
     flushing.delete(key);
   }

@@ -1,6 +1,7 @@
 /** Receipt storage: the ledger's SQL — chain heads, append-only rows, tenant-scoped reads. */
 import type { Knex } from 'knex';
 import type { Receipt, ReceiptPayload } from '../ledger/receipt.js';
+import type { DisclosureRow } from './disclosures.js';
 
 export interface ReceiptRow {
   tenant_id: string;
@@ -35,27 +36,59 @@ export async function lockChainHead(trx: Knex.Transaction, tenant: string): Prom
 }
 
 /**
- * Inserts a batch as one JSON parameter expanded by `jsonb_to_recordset`: one bind value instead of
- * ten per row, which halves the client-side cost of large batches. Then moves the chain head.
+ * Appends a sealed batch in one statement if the tenant's chain head is still `base`: the head moves
+ * to the batch's last receipt, and the receipts and their Disclosures are inserted, each batch as
+ * one JSON parameter expanded by `jsonb_to_recordset`. The head row is updated (so row-locked until
+ * the transaction ends) whether or not it moved: a writer that finds it locked waits, and READ
+ * COMMITTED then evaluates the condition on the committed row — the head it would have sealed
+ * against had it waited first. Resolves to the head after the statement: the batch's last receipt
+ * when it was appended; otherwise the current head, locked — seal again against it and retry.
+ * Undefined when the tenant has no head yet (use `lockChainHead`).
  */
-export async function insertReceipts(
+export async function insertChained(
   trx: Knex.Transaction,
   tenant: string,
+  base: ChainHead,
   rows: ReceiptRow[],
-): Promise<void> {
+  disclosures: DisclosureRow[],
+): Promise<ChainHead | undefined> {
   const last = rows.at(-1);
-  if (!last) return;
+  if (!last) return base;
   const records = rows.map(({ tenant_id: _t, ...r }) => r);
-  await trx.raw(
-    `insert into receipts (tenant_id, seq, id, kind, at, run_id, body, digest, key_id, sig)
-     select ?, r.seq, r.id, r.kind, r.at, r.run_id, r.body, r.digest, r.key_id, r.sig
-     from jsonb_to_recordset(?::jsonb) as r(seq bigint, id text, kind text, at timestamptz,
-       run_id text, body text, digest text, key_id text, sig text)`,
-    [tenant, JSON.stringify(records)],
+  const onBase = 'seq = :baseSeq and digest is not distinct from :baseDigest';
+  const { rows: result } = await trx.raw<{ rows: Array<{ seq: string | number; digest: string }> }>(
+    `with head as (
+       update ledger_heads
+       set seq = case when ${onBase} then :seq else seq end,
+         digest = case when ${onBase} then :digest else digest end
+       where tenant_id = :tenant
+       returning tenant_id, seq, digest
+     ), moved as (
+       select tenant_id from head where seq = :seq and digest = :digest
+     ), receipt as (
+       insert into receipts (tenant_id, seq, id, kind, at, run_id, body, digest, key_id, sig)
+       select moved.tenant_id, r.seq, r.id, r.kind, r.at, r.run_id, r.body, r.digest, r.key_id, r.sig
+       from moved, jsonb_to_recordset(cast(:receipts as jsonb)) as r(seq bigint, id text, kind text,
+         at timestamptz, run_id text, body text, digest text, key_id text, sig text)
+     ), disclosure as (
+       insert into receipt_disclosures (tenant_id, seq, receipt_id, name, disclosure)
+       select moved.tenant_id, d.seq, d.receipt_id, d.name, d.disclosure
+       from moved, jsonb_to_recordset(cast(:disclosures as jsonb)) as d(seq bigint, receipt_id text,
+         name text, disclosure text)
+     )
+     select seq, digest from head`,
+    {
+      tenant,
+      baseSeq: base.seq,
+      baseDigest: base.digest,
+      seq: last.seq,
+      digest: last.digest,
+      receipts: JSON.stringify(records),
+      disclosures: JSON.stringify(disclosures),
+    },
   );
-  await trx('ledger_heads')
-    .where({ tenant_id: tenant })
-    .update({ seq: last.seq, digest: last.digest });
+  const row = result[0];
+  return row ? { seq: Number(row.seq), digest: row.digest } : undefined;
 }
 
 export async function saveSigningKey(

@@ -52,30 +52,48 @@ export interface RunRow {
   finished_at: Date | null;
 }
 
-export async function insertRun(
-  trx: Knex,
-  run: {
-    id: string;
-    tenant: string;
-    versionId: string;
-    playbook: string;
-    triggerId: string | null;
-    context: Record<string, JsonValue>;
-    steps: Array<{ id: string; uses: string }>;
-    initiator: string;
-  },
-): Promise<void> {
-  await trx('runs').insert({
-    id: run.id,
-    tenant_id: run.tenant,
-    playbook_version_id: run.versionId,
-    playbook_name: run.playbook,
-    trigger_id: run.triggerId,
-    status: 'queued',
-    context: JSON.stringify(run.context),
-    initiator: run.initiator,
-  });
-  await trx('run_steps').insert(
+/** A new run, queued, with its steps pending. */
+export interface NewRun {
+  id: string;
+  tenant: string;
+  versionId: string;
+  playbook: string;
+  triggerId: string | null;
+  context: Record<string, JsonValue>;
+  steps: Array<{ id: string; uses: string }>;
+  initiator: string;
+}
+
+export async function insertRun(trx: Knex, run: NewRun): Promise<void> {
+  await insertRuns(trx, [run]);
+}
+
+/** Rows per insert statement: PostgreSQL takes at most 65535 bind parameters in one. */
+const rowsPerInsert = 2_000;
+
+async function insertAll(trx: Knex, table: string, rows: object[]): Promise<void> {
+  for (let from = 0; from < rows.length; from += rowsPerInsert) {
+    await trx(table).insert(rows.slice(from, from + rowsPerInsert));
+  }
+}
+
+/** Inserts runs and their steps: two statements for a batch of up to 2,000 of each. */
+export async function insertRuns(trx: Knex, runs: NewRun[]): Promise<void> {
+  await insertAll(
+    trx,
+    'runs',
+    runs.map((run) => ({
+      id: run.id,
+      tenant_id: run.tenant,
+      playbook_version_id: run.versionId,
+      playbook_name: run.playbook,
+      trigger_id: run.triggerId,
+      status: 'queued',
+      context: JSON.stringify(run.context),
+      initiator: run.initiator,
+    })),
+  );
+  const steps = runs.flatMap((run) =>
     run.steps.map((s, position) => ({
       run_id: run.id,
       tenant_id: run.tenant,
@@ -85,6 +103,7 @@ export async function insertRun(
       status: 'pending',
     })),
   );
+  await insertAll(trx, 'run_steps', steps);
 }
 
 export async function getRunRow(

@@ -1,35 +1,36 @@
 /**
  * Ingest: turns a delivery's drafts into stored triggers with their receipts, in one transaction,
  * before anyone is told "accepted". Concurrent deliveries of a tenant are committed together
- * (group commit). Within the transaction the tenant's chain head is locked first, which also
- * serialises the dedup check: a redelivered alert state is answered `duplicate: true` and starts
- * nothing, however many processes receive it.
+ * (group commit). The transaction first takes the tenant's ingest lock, which serialises the
+ * dedup check: a redelivered alert state is answered `duplicate: true` and starts nothing, however
+ * many processes receive it. Its receipts are appended last, so the tenant's chain head is locked
+ * only while the transaction commits.
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { isWardenError, WardenError } from '../errors.js';
 import type { Ledger } from '../ledger/ledger.js';
-import type { JsonValue, ReceiptDraft } from '../ledger/receipt.js';
+import { type JsonValue, newReceiptId, type ReceiptDraft } from '../ledger/receipt.js';
 import { createGroupCommit } from '../storage/group-commit.js';
-import { lockChainHead } from '../storage/receipts.js';
 import {
   existingDedupKeys,
   type FiringKey,
   firingKeyOf,
   firingTriggers,
   insertTriggers,
+  lockIngest,
 } from '../storage/triggers.js';
 import type { Accepted, Delivery, TriggerDraft, TriggerEvent } from './trigger-event.js';
 
 /**
  * Starts the runs for new triggers inside the ingest transaction (the pipeline's seam); returns
- * run ids per trigger id.
+ * run ids per trigger id and the receipts to append with the triggers' (ingest appends them last).
  */
 export type StartRuns = (
   trx: Knex.Transaction,
   tenant: string,
   triggers: TriggerEvent[],
-) => Promise<Map<string, string[]>>;
+) => Promise<{ runs: Map<string, string[]>; receipts: ReceiptDraft[] }>;
 
 export interface Ingest {
   accept(tenant: string, delivery: Delivery, drafts: TriggerDraft[]): Promise<Accepted[]>;
@@ -63,7 +64,7 @@ export function createIngest(options: CreateIngestOptions): Ingest {
 
   async function commitBatch(tenant: string, items: Item[]): Promise<Accepted[][]> {
     return knex.transaction(async (trx) => {
-      await lockChainHead(trx, tenant);
+      await lockIngest(trx, tenant);
       const all = items.flatMap((it) => it.drafts);
       const known = await existingDedupKeys(trx, tenant, [...new Set(all.map((d) => d.dedupKey))]);
       const fresh: Stored[] = [];
@@ -78,10 +79,14 @@ export function createIngest(options: CreateIngestOptions): Ingest {
         }),
       );
       await linkResolved(trx, tenant, fresh);
-      const receipts = await ledger.appendIn(trx, tenant, fresh.map(receiptDraft));
-      for (const [i, event] of fresh.entries()) event.receiptId = receipts[i]?.payload.id ?? '';
       await insertTriggers(trx, fresh);
-      const runs = startRuns ? await startRuns(trx, tenant, fresh) : new Map<string, string[]>();
+      const started = startRuns ? await startRuns(trx, tenant, fresh) : undefined;
+      const runs = started?.runs ?? new Map<string, string[]>();
+      // Last, so the chain head stays locked only for the commit.
+      await ledger.appendIn(trx, tenant, [
+        ...fresh.map(receiptDraft),
+        ...(started?.receipts ?? []),
+      ]);
       return answers.map((entries) =>
         entries.map(({ id, duplicate }) => ({
           triggerId: id,
@@ -123,7 +128,7 @@ function toEvent(tenant: string, delivery: Delivery, draft: TriggerDraft): Store
     receivedAt: delivery.receivedAt.toISOString(),
     bodyDigest: delivery.bodyDigest,
     resolves: null,
-    receiptId: '',
+    receiptId: newReceiptId(), // its trigger.received receipt, appended at the end of the batch
     delivery: delivery.meta,
   };
 }
@@ -152,6 +157,7 @@ async function linkResolved(trx: Knex.Transaction, tenant: string, fresh: Stored
 function receiptDraft(e: Stored): ReceiptDraft {
   return {
     kind: 'trigger.received',
+    id: e.receiptId,
     data: {
       trigger: e.id,
       source: e.source,

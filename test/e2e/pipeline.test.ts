@@ -145,7 +145,7 @@ describeEngines('playbook runtime', ({ db }) => {
     const ingest = createIngest({
       knex: db().knex,
       ledger,
-      startRuns: createStartRuns({ ledger }),
+      startRuns: createStartRuns(),
       onRunsCommitted: (t, ids) => {
         for (const id of ids) void queue.enqueue(t, id);
       },

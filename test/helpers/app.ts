@@ -39,7 +39,7 @@ export function buildApp(opts: TestAppOptions) {
     createIngest({
       knex: opts.db.knex,
       ledger: opts.ledger,
-      startRuns: createStartRuns({ ledger: opts.ledger }),
+      startRuns: createStartRuns(),
       onRunsCommitted: (tenant, ids) => {
         for (const id of ids) void queue.enqueue(tenant, id);
       },

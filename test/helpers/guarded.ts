@@ -124,7 +124,7 @@ export async function startGuarded(opts: {
   const ingest = createIngest({
     knex,
     ledger,
-    startRuns: createStartRuns({ ledger }),
+    startRuns: createStartRuns(),
     onRunsCommitted: (t, ids) => {
       for (const id of ids) void queue.enqueue(t, id);
     },

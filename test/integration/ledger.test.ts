@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
 import { exportBundle } from '../../src/ledger/bundle.js';
+import { newReceiptId } from '../../src/ledger/receipt.js';
 import { verifyBundle } from '../../src/ledger/verify-bundle.js';
 import { createTestLedger, describeEngines } from '../helpers/database.js';
 
@@ -63,10 +64,10 @@ describeEngines('ledger batching', ({ db }) => {
     const { ledger } = await createTestLedger(db(), ['late']);
     const knex = db().knex;
     for (let round = 0; round < 5; round++) {
-      // Fire the second append exactly while the first one's INSERT is on its way to the database.
+      // Fire the second append exactly while the first one's chain statement (with its INSERT) is on its way.
       const second = new Promise<unknown>((resolve) => {
         const onQuery = (q: { sql: string }) => {
-          if (!/^insert into "?receipts"? /.test(q.sql)) return;
+          if (!/insert into "?receipts"? /.test(q.sql)) return;
           knex.off('query', onQuery);
           resolve(ledger.append('late', { kind: 'tenant.updated', data: { round, late: true } }));
         };
@@ -104,4 +105,110 @@ describeEngines('ledger batching', ({ db }) => {
     expect(bundle.keys).toHaveLength(2);
     expect(verifyBundle(bundle).ok).toBe(true);
   });
+
+  it('keeps the chain whole when an append in a transaction rolls back', async () => {
+    const { ledger } = await createTestLedger(db(), ['rollback']);
+    const knex = db().knex;
+    await ledger.append('rollback', { kind: 'tenant.updated', data: { n: 1 } });
+    await expect(
+      knex.transaction(async (trx) => {
+        await ledger.appendIn(trx, 'rollback', [{ kind: 'tenant.updated', data: { gone: true } }]);
+        throw new Error('the caller changed its mind');
+      }),
+    ).rejects.toThrow(/changed its mind/);
+    // The rolled-back receipt's seq is free again: the next append reads the committed head.
+    const next = await ledger.append('rollback', { kind: 'tenant.updated', data: { n: 2 } });
+    expect(next.payload.seq).toBe(2);
+    const bundle = await exportBundle(knex, 'rollback');
+    expect(bundle.receipts.map((r) => r.payload.n)).toEqual([1, 2]);
+    expect(verifyBundle(bundle).ok).toBe(true);
+  });
+
+  it('appends twice in one transaction, on the head it already holds', async () => {
+    const { ledger } = await createTestLedger(db(), ['twice']);
+    const [a, b] = await db().knex.transaction(async (trx) => [
+      ...(await ledger.appendIn(trx, 'twice', [{ kind: 'tenant.updated', data: { n: 1 } }])),
+      ...(await ledger.appendIn(trx, 'twice', [{ kind: 'tenant.updated', data: { n: 2 } }])),
+    ]);
+    expect([a?.payload.seq, b?.payload.seq]).toEqual([1, 2]);
+    expect(b?.payload.prev).toBe(a?.digest);
+    expect(verifyBundle(await exportBundle(db().knex, 'twice')).ok).toBe(true);
+  });
+
+  it('gives a receipt the id its caller reserved, and refuses one that is not a UUID', async () => {
+    const { ledger } = await createTestLedger(db(), ['reserved']);
+    const id = newReceiptId();
+    const r = await ledger.append('reserved', { kind: 'tenant.updated', id });
+    expect(r.payload.id).toBe(id);
+    await expect(
+      ledger.append('reserved', { kind: 'tenant.updated', id: '../../etc/passwd' }),
+    ).rejects.toThrow(/not a lower-case UUID/);
+    const stored = await db().knex('receipts').where({ tenant_id: 'reserved' }).select('id');
+    expect(stored.map((row: { id: string }) => row.id)).toEqual([id]);
+  });
+});
+
+describeEngines('ledger appends in overlapping transactions', ({ db, engine }) => {
+  // PGlite has one connection: its transactions cannot overlap.
+  it.skipIf(engine === 'pglite')(
+    'queues the second behind the first, which holds the chain head until it commits',
+    async () => {
+      const { ledger } = await createTestLedger(db(), ['overlap']);
+      const knex = db().knex;
+      await ledger.append('overlap', { kind: 'tenant.updated', data: { n: 0 } });
+      let commitFirst = () => {};
+      const firstHolds = new Promise<void>((appended) => {
+        void knex.transaction(async (trx) => {
+          await ledger.appendIn(trx, 'overlap', [{ kind: 'tenant.updated', data: { n: 1 } }]);
+          appended();
+          await new Promise<void>((r) => {
+            commitFirst = r;
+          });
+        });
+      });
+      await firstHolds;
+      let secondDone = false;
+      const second = knex
+        .transaction((trx) =>
+          ledger.appendIn(trx, 'overlap', [{ kind: 'tenant.updated', data: { n: 2 } }]),
+        )
+        .then((receipts) => {
+          secondDone = true;
+          return receipts;
+        });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(secondDone).toBe(false); // waiting for the head the first transaction holds
+      commitFirst();
+      const [r2] = await second;
+      expect(r2?.payload.seq).toBe(3);
+      const bundle = await exportBundle(knex, 'overlap');
+      expect(bundle.receipts.map((r) => r.payload.seq)).toEqual([1, 2, 3]);
+      expect(verifyBundle(bundle).ok).toBe(true);
+    },
+  );
+
+  it.skipIf(engine === 'pglite')(
+    'keeps 400 receipts from 40 overlapping transactions of one process in one chain',
+    async () => {
+      const { ledger } = await createTestLedger(db(), ['overlapping']);
+      const knex = db().knex;
+      await Promise.all(
+        Array.from({ length: 40 }, (_, t) =>
+          knex.transaction(async (trx) => {
+            await trx.raw('select pg_sleep(?)', [(t % 5) / 1000]);
+            const drafts = Array.from({ length: 10 }, (_, i) => ({
+              kind: 'tenant.updated' as const,
+              data: { t, i },
+            }));
+            await ledger.appendIn(trx, 'overlapping', drafts);
+          }),
+        ),
+      );
+      const bundle = await exportBundle(knex, 'overlapping');
+      expect(bundle.receipts.map((r) => r.payload.seq)).toEqual(
+        Array.from({ length: 400 }, (_, i) => i + 1),
+      );
+      expect(verifyBundle(bundle).ok).toBe(true);
+    },
+  );
 });
