@@ -13,8 +13,7 @@ import type { TenantConfig } from '../config.js';
 import { interpolate } from '../pipeline/interpolate.js';
 import type { Playbook } from '../pipeline/playbook-schema.js';
 import { budgetUse, consumeBudget, lockBudget } from '../storage/budgets.js';
-import { engagedSwitches } from '../storage/kill-switches.js';
-import { isPlaybookDisabled } from '../storage/playbooks.js';
+import { stepStops } from '../storage/kill-switches.js';
 import { getTenant } from '../storage/tenants.js';
 import type { BudgetAttribution, Decision, Guard, GuardInput } from './decision.js';
 import type { PolicyEngine, PolicyRequest, Tier } from './policy.js';
@@ -45,13 +44,15 @@ export function createGuardrails(deps: GuardrailDeps): Guard {
 
     // Both are read before every step: a playbook disabled while its run is under way (a breaker
     // tripped by its other runs, or a person) stops at its next step, like a kill switch.
-    const [switches, disabled] = await Promise.all([
-      engagedSwitches(deps.knex, input.tenant, input.playbook.name, plugin),
-      isPlaybookDisabled(deps.knex, input.tenant, input.playbook.name),
-    ]);
+    const { switches, disabled } = await stepStops(
+      deps.knex,
+      input.tenant,
+      input.playbook.name,
+      plugin,
+    );
     if (switches.length > 0) {
       return deny(
-        switches.map((s) => `kill_switch:${s.scope}`),
+        switches.map((scope) => `kill_switch:${scope}`),
         budgets,
       );
     }

@@ -25,7 +25,7 @@ import type { JsonValue } from '../ledger/receipt.js';
 import { stepApprovals } from '../storage/approvals.js';
 import { getVersion, type PlaybookVersion } from '../storage/playbooks.js';
 import type { RunLock } from '../storage/run-lock.js';
-import { claimStep, getRunRow, getSteps, type RunStatus, type StepRow } from '../storage/runs.js';
+import { claimStep, getRunWithSteps, type RunStatus, type StepRow } from '../storage/runs.js';
 import { rollbackSteps } from './rollback.js';
 import { planRun, recordSimulation } from './run-plan.js';
 import { createRecordWriter, createRunRecorder, type RunRecorder } from './run-recorder.js';
@@ -304,10 +304,10 @@ export function createEngine(deps: EngineDeps): Engine {
   };
 
   async function advance(tenant: string, runId: string): Promise<RunStatus | undefined> {
-    const run = await getRunRow(knex, tenant, runId);
-    if (!run || settled.includes(run.status)) return run?.status;
+    const found = await getRunWithSteps(knex, tenant, runId);
+    if (!found || settled.includes(found.run.status)) return found?.run.status;
+    const { run, steps } = found;
     const version = await versionOf(tenant, run.playbook_version_id);
-    const steps = await getSteps(knex, tenant, runId);
     if (!version) throw new Error(`run ${runId} names a missing playbook version`);
     const scope: RunScope = {
       tenant,

@@ -8,7 +8,6 @@ import type { Logger } from 'pino';
 import type { TenantConfig } from '../config.js';
 import type { JsonValue } from '../ledger/receipt.js';
 import type { PlaybookVersion } from '../storage/playbooks.js';
-import { claimStep } from '../storage/runs.js';
 import type { RunRecorder } from './run-recorder.js';
 import { type StepPlan, simulateRun } from './simulate-run.js';
 import type { StepCatalog } from './step-context.js';
@@ -61,13 +60,12 @@ export async function planRun(deps: {
  * first step (which its guardrails allowed) is claimed in the same commit — still only if it is
  * pending — so a run reaches its first step with one commit fewer; resolves to whether it was.
  */
-export async function recordSimulation(
+export function recordSimulation(
   scope: PlanScope,
   plans: StepPlan[],
   claim?: string,
 ): Promise<boolean> {
-  let claimed = false;
-  await scope.recorder.simulated(
+  return scope.recorder.simulated(
     plans.map(({ input: _input, ...p }) => ({
       step: p.step,
       fields: { plan: p as unknown as JsonValue, input_digest: p.inputDigest },
@@ -79,11 +77,6 @@ export async function recordSimulation(
     },
     // What a plugin says it will do may quote the step's input, which is private.
     { summaries: Object.fromEntries(plans.map((p) => [p.step, p.summary])) },
-    claim === undefined
-      ? undefined
-      : async (trx) => {
-          claimed = await claimStep(trx, scope.tenant, scope.runId, claim);
-        },
+    claim,
   );
-  return claimed;
 }

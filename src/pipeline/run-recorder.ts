@@ -11,6 +11,7 @@ import { type JsonValue, newReceiptId, type ReceiptDraft } from '../ledger/recei
 import { createGroupCommit } from '../storage/group-commit.js';
 import type { PlaybookVersion } from '../storage/playbooks.js';
 import {
+  claimSteps,
   type RunStatus,
   type RunUpdate,
   type StepFields,
@@ -24,15 +25,17 @@ export type { StepFields } from '../storage/runs.js';
 export interface RunRecorder {
   step(stepId: string, fields: StepFields, draft: Omit<ReceiptDraft, 'run'>): Promise<void>;
   finish(status: RunStatus, error?: string): Promise<RunStatus>;
-  /** Plans and the simulation receipt; the run moves to `running`. */
+  /**
+   * Plans and the simulation receipt; the run moves to `running`. With `claim`, that step is
+   * claimed in the same commit if it is still pending; resolves to whether it was.
+   */
   simulated(
     plans: Array<{ step: string; fields: StepFields }>,
     data: Record<string, JsonValue>,
     /** Fields the receipt commits to privately (the plugins' summaries, which may quote inputs). */
     privateData?: Record<string, JsonValue>,
-    /** Runs in the same transaction, before the receipt is appended (the first step's claim). */
-    also?: Change['also'],
-  ): Promise<void>;
+    claim?: string,
+  ): Promise<boolean>;
   /**
    * The step waits for a human: its decision is stored, the run becomes `awaiting_approval`, and
    * `insert` stores the ticket with the `approval.requested` receipt's id — all in one commit.
@@ -50,6 +53,8 @@ export interface RunRecorder {
 export interface Change {
   steps: StepUpdate[];
   run?: RunUpdate;
+  /** A step to claim (pending → running) in the same commit. */
+  claim?: { run: string; step: string };
   draft: ReceiptDraft;
   /**
    * Runs in the same transaction, before the receipts are appended (the first step's claim, an
@@ -61,11 +66,14 @@ export interface Change {
 /** Transactions of one tenant's run changes under way at once (measured in bench/runtime). */
 const recordConcurrency = 4;
 
-/** The engine's shared writer: state changes with their receipts, group-committed per tenant. */
-export type RecordWriter = (tenant: string, change: Change) => Promise<void>;
+/**
+ * The engine's shared writer: state changes with their receipts, group-committed per tenant;
+ * resolves to whether the change's claim (if any) succeeded.
+ */
+export type RecordWriter = (tenant: string, change: Change) => Promise<boolean>;
 
 export function createRecordWriter(deps: { knex: Knex; ledger: Ledger }): RecordWriter {
-  const writer = createGroupCommit<Change, void>({
+  const writer = createGroupCommit<Change, boolean>({
     commit: (tenant, changes) =>
       deps.knex.transaction(async (trx) => {
         await updateSteps(
@@ -78,10 +86,17 @@ export function createRecordWriter(deps: { knex: Knex; ledger: Ledger }): Record
           tenant,
           changes.flatMap((c) => (c.run ? [c.run] : [])),
         );
+        const claimed = await claimSteps(
+          trx,
+          tenant,
+          changes.flatMap((c) => (c.claim ? [c.claim] : [])),
+        );
         const drafts = changes.map((c) => ({ ...c.draft, id: c.draft.id ?? newReceiptId() }));
         for (const [i, c] of changes.entries()) await c.also?.(trx, drafts[i]?.id as string);
         await deps.ledger.appendIn(trx, tenant, drafts);
-        return changes.map(() => undefined);
+        return changes.map((c) =>
+          c.claim ? claimed.has(`${c.claim.run}\u0000${c.claim.step}`) : false,
+        );
       }),
     maxWeight: 200,
     // Runs' changes overlap in flight; only their appends take turns on the chain head.
@@ -132,12 +147,12 @@ export function createRunRecorder(
       });
       return 'awaiting_approval';
     },
-    async simulated(plans, data, privateData, also) {
-      await commit(
+    simulated(plans, data, privateData, claim) {
+      return commit(
         {
           steps: plans.map((p) => ({ run: runId, step: p.step, fields: p.fields })),
           run: { run: runId, status: 'running', error: null },
-          ...(also ? { also } : {}),
+          ...(claim === undefined ? {} : { claim: { run: runId, step: claim } }),
         },
         {
           kind: 'run.simulated',

@@ -66,23 +66,30 @@ export async function setKillSwitch(
   return rows.length === 1;
 }
 
-/** The engaged switches that stop a step of `playbook` using `plugin` in `tenant`. */
-export async function engagedSwitches(
+/**
+ * What stops a step before anything else is asked, in one query: the engaged switches over it
+ * (global, its tenant, its playbook, its plugin) and whether its playbook is disabled.
+ */
+export async function stepStops(
   knex: Knex,
   tenant: string,
   playbook: string,
   plugin: string,
-): Promise<KillSwitch[]> {
-  const rows: Row[] = await knex('kill_switches')
-    .where('engaged', true)
-    .whereIn('id', [
-      idOf('global', null, ''),
-      idOf('tenant', tenant, tenant),
-      idOf('playbook', tenant, playbook),
-      idOf('plugin', tenant, plugin),
-    ])
-    .select('scope', 'tenant_id', 'target', 'engaged', 'actor', 'reason', 'updated_at');
-  return rows.map(toSwitch);
+): Promise<{ switches: KillScope[]; disabled: boolean }> {
+  const ids = [
+    idOf('global', null, ''),
+    idOf('tenant', tenant, tenant),
+    idOf('playbook', tenant, playbook),
+    idOf('plugin', tenant, plugin),
+  ];
+  const { rows } = await knex.raw<{ rows: Array<{ scope: KillScope | null }> }>(
+    `select scope from kill_switches where engaged and id in (?, ?, ?, ?)
+     union all
+     select null from playbooks where tenant_id = ? and name = ? and disabled`,
+    [...ids, tenant, playbook],
+  );
+  const switches = rows.flatMap((r) => (r.scope === null ? [] : [r.scope]));
+  return { switches, disabled: switches.length < rows.length };
 }
 
 /** The tenant's switches (and the global one), engaged or not, newest first. */

@@ -103,16 +103,6 @@ export async function removePlaybooksExcept(
   return gone.map((g) => g.name);
 }
 
-/** Whether the tenant's playbook is disabled now (by a person or a breaker). */
-export async function isPlaybookDisabled(
-  knex: Knex,
-  tenant: string,
-  name: string,
-): Promise<boolean> {
-  const row = await knex('playbooks').where({ tenant_id: tenant, name }).first('disabled');
-  return row?.disabled === true;
-}
-
 /** The current version of each of the tenant's playbooks. */
 export async function currentVersions(knex: Knex, tenant: string): Promise<PlaybookVersion[]> {
   const rows = await knex('playbooks as p')

@@ -114,6 +114,43 @@ export async function getRunRow(
   return knex('runs').where({ tenant_id: tenant, id }).first();
 }
 
+/** A run and its steps, in one query (the engine reads both each time it advances a run). */
+export async function getRunWithSteps(
+  knex: Knex,
+  tenant: string,
+  id: string,
+): Promise<{ run: RunRow; steps: StepRow[] } | undefined> {
+  const step = stepRowColumns.map((c) => `'${c}', s.${c}`).join(', ');
+  const { rows } = await knex.raw<{ rows: Array<RunRow & { steps: StepRow[] }> }>(
+    `select r.*, coalesce((
+       select json_agg(json_build_object(${step}) order by s.position)
+       from run_steps s where s.tenant_id = r.tenant_id and s.run_id = r.id
+     ), '[]'::json) as steps
+     from runs r where r.tenant_id = ? and r.id = ?`,
+    [tenant, id],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  const { steps, ...run } = row;
+  return { run, steps };
+}
+
+/** The columns of a StepRow (what the engine reads of a step). */
+const stepRowColumns = [
+  'step_id',
+  'position',
+  'uses',
+  'status',
+  'decision',
+  'plan',
+  'input_digest',
+  'output',
+  'output_digest',
+  'error',
+  'duration_ms',
+  'receipt_id',
+] as const satisfies ReadonlyArray<keyof StepRow>;
+
 export async function getSteps(knex: Knex, tenant: string, runId: string): Promise<StepRow[]> {
   return knex('run_steps').where({ tenant_id: tenant, run_id: runId }).orderBy('position');
 }
@@ -124,6 +161,27 @@ export async function claimStep(knex: Knex, tenant: string, runId: string, stepI
     .where({ tenant_id: tenant, run_id: runId, step_id: stepId, status: 'pending' })
     .update({ status: 'running', claimed_at: knex.fn.now() });
   return n === 1;
+}
+
+/**
+ * Claims steps (pending → running) in one statement; returns the claimed ones as `run\u0000step`
+ * (a step no longer pending is not claimed).
+ */
+export async function claimSteps(
+  knex: Knex,
+  tenant: string,
+  claims: ReadonlyArray<{ run: string; step: string }>,
+): Promise<Set<string>> {
+  if (claims.length === 0) return new Set();
+  const { rows } = await knex.raw<{ rows: Array<{ run_id: string; step_id: string }> }>(
+    `update run_steps as s set status = 'running', claimed_at = now()
+     from jsonb_to_recordset(?::jsonb) as c(run_id text, step_id text)
+     where s.tenant_id = ? and s.run_id = c.run_id and s.step_id = c.step_id
+       and s.status = 'pending'
+     returning s.run_id, s.step_id`,
+    [JSON.stringify(claims.map((c) => ({ run_id: c.run, step_id: c.step }))), tenant],
+  );
+  return new Set(rows.map((r) => `${r.run_id}\u0000${r.step_id}`));
 }
 
 export type StepFields = Partial<Omit<StepRow, 'step_id' | 'position' | 'uses' | 'receipt_id'>> & {

@@ -1,9 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, expect, it } from 'vitest';
+import { setKillSwitch, stepStops } from '../../src/storage/kill-switches.js';
 import {
+  claimSteps,
   getRunRow,
+  getRunWithSteps,
   getSteps,
   insertRun,
+  insertRuns,
   setRunStatuses,
   updateSteps,
 } from '../../src/storage/runs.js';
@@ -115,5 +119,115 @@ describeEngines('run storage: batched updates', ({ db }) => {
     expect([a?.status, a?.error, a?.finished_at]).toEqual(['running', null, null]);
     expect([b?.status, b?.error]).toEqual(['failed', 'step b failed']);
     expect(b?.finished_at).toBeInstanceOf(Date);
+  });
+
+  it('claims pending steps in one statement, and no step twice or of another tenant', async () => {
+    const [r1, r2] = [await newRun(), await newRun()];
+    const theirs = await newRun(other);
+    const first = await claimSteps(db().knex, tenant, [
+      { run: r1, step: 'a' },
+      { run: r2, step: 'a' },
+      { run: theirs, step: 'a' },
+    ]);
+    expect([...first].sort()).toEqual([`${r1}\u0000a`, `${r2}\u0000a`].sort());
+    const again = await claimSteps(db().knex, tenant, [
+      { run: r1, step: 'a' },
+      { run: r1, step: 'b' },
+    ]);
+    expect([...again]).toEqual([`${r1}\u0000b`]);
+    expect((await getSteps(db().knex, other, theirs))[0]?.status).toBe('pending');
+  });
+
+  it('reads a run with its steps in order, in one query, within its tenant', async () => {
+    const id = await newRun();
+    await updateSteps(db().knex, tenant, [
+      { run: id, step: 'b', fields: { status: 'failed', error: 'no', duration_ms: 12 } },
+      { run: id, step: 'a', fields: { plan: { n: 1 }, input_digest: 'sha256:a' } },
+    ]);
+    const found = await getRunWithSteps(db().knex, tenant, id);
+    expect(found?.run).toEqual(await getRunRow(db().knex, tenant, id));
+    const steps = await getSteps(db().knex, tenant, id);
+    expect(found?.steps).toEqual(
+      steps.map((s) => ({
+        step_id: s.step_id,
+        position: s.position,
+        uses: s.uses,
+        status: s.status,
+        decision: s.decision,
+        plan: s.plan,
+        input_digest: s.input_digest,
+        output: s.output,
+        output_digest: s.output_digest,
+        error: s.error,
+        duration_ms: s.duration_ms,
+        receipt_id: s.receipt_id,
+      })),
+    );
+    expect(found?.steps.map((s) => [s.step_id, s.status, s.duration_ms])).toEqual([
+      ['a', 'pending', null],
+      ['b', 'failed', 12],
+    ]);
+    expect(await getRunWithSteps(db().knex, other, id)).toBeUndefined();
+  });
+
+  it('inserts a batch of runs with their steps', async () => {
+    const runs = Array.from({ length: 3 }, (_, i) => ({
+      id: randomUUID(),
+      tenant,
+      versionId: `${versionId}-${tenant}`,
+      playbook: 'p',
+      triggerId: null,
+      context: { i },
+      initiator: 'playbook:p',
+      steps: Array.from({ length: i + 1 }, (_, j) => ({ id: `s${j}`, uses: 'wait.sleep' })),
+    }));
+    await insertRuns(db().knex, runs);
+    for (const [i, run] of runs.entries()) {
+      const found = await getRunWithSteps(db().knex, tenant, run.id);
+      expect(found?.run).toMatchObject({ status: 'queued', context: { i } });
+      expect(found?.steps.map((s) => [s.step_id, s.position, s.status])).toEqual(
+        run.steps.map((s, j) => [s.id, j, 'pending']),
+      );
+    }
+  });
+
+  it('finds what stops a step — each switch over it, a disabled playbook — in one query', async () => {
+    const stops = () => stepStops(db().knex, tenant, 'p', 'http');
+    expect(await stops()).toEqual({ switches: [], disabled: false });
+    const set = (
+      scope: 'global' | 'tenant' | 'playbook' | 'plugin',
+      engaged: boolean,
+      t = tenant,
+    ) =>
+      setKillSwitch(db().knex, {
+        scope,
+        tenant: scope === 'global' ? null : t,
+        target:
+          scope === 'global' ? '' : scope === 'tenant' ? t : scope === 'playbook' ? 'p' : 'http',
+        engaged,
+        actor: 'test',
+        reason: null,
+      });
+    await set('plugin', true);
+    await set('playbook', true, other); // another tenant's switch stops nothing here
+    await db()
+      .knex('playbooks')
+      .insert({
+        tenant_id: tenant,
+        name: 'p',
+        current_version_id: `${versionId}-${tenant}`,
+        disabled: true,
+      });
+    const found = await stops();
+    expect(found).toEqual({ switches: ['plugin'], disabled: true });
+    await set('global', true);
+    await set('tenant', true);
+    expect((await stops()).switches.sort()).toEqual(['global', 'plugin', 'tenant']);
+    for (const scope of ['global', 'tenant', 'plugin'] as const) await set(scope, false);
+    await db()
+      .knex('playbooks')
+      .where({ tenant_id: tenant, name: 'p' })
+      .update({ disabled: false });
+    expect(await stops()).toEqual({ switches: [], disabled: false });
   });
 });
