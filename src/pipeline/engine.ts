@@ -139,6 +139,8 @@ export function createEngine(deps: EngineDeps): Engine {
     p: StepPlan,
     done: StepRow[],
     early?: Early,
+    /** The run's last step: when it succeeds, the run ends in the same commit. */
+    last = false,
   ) {
     const spec = scope.version.definition.spec.steps.find((s) => s.id === row.step_id);
     if (!spec) return scope.recorder.finish('failed', `step ${row.step_id} is not in the playbook`);
@@ -256,7 +258,8 @@ export function createEngine(deps: EngineDeps): Engine {
     }
     const durationMs = Date.now() - started;
     const outputDigest = error ? null : digestJson(output);
-    await scope.recorder.step(
+    const record = last && !error ? scope.recorder.lastStep : scope.recorder.step;
+    await record(
       row.step_id,
       {
         status: error ? 'failed' : 'succeeded',
@@ -287,6 +290,7 @@ export function createEngine(deps: EngineDeps): Engine {
       },
     );
     if (error) return fail('failed', `step ${row.step_id} failed: ${error}`);
+    if (last) return 'succeeded' as const;
     done.push({ ...row, status: 'succeeded', output });
     return 'running' as const;
   }
@@ -376,6 +380,7 @@ export function createEngine(deps: EngineDeps): Engine {
         p,
         done,
         early?.step === row.step_id ? early : undefined,
+        row === steps.at(-1),
       );
       if (outcome !== 'running') return outcome;
     }

@@ -24,6 +24,8 @@ export type { StepFields } from '../storage/runs.js';
 
 export interface RunRecorder {
   step(stepId: string, fields: StepFields, draft: Omit<ReceiptDraft, 'run'>): Promise<void>;
+  /** The run's last step succeeded: its outcome and the run's end, in one commit. */
+  lastStep(stepId: string, fields: StepFields, draft: Omit<ReceiptDraft, 'run'>): Promise<RunStatus>;
   finish(status: RunStatus, error?: string): Promise<RunStatus>;
   /**
    * Plans and the simulation receipt; the run moves to `running`. With `claim`, that step is
@@ -56,6 +58,8 @@ export interface Change {
   /** A step to claim (pending → running) in the same commit. */
   claim?: { run: string; step: string };
   draft: ReceiptDraft;
+  /** A receipt appended right after `draft` (the run's end, with its last step's outcome). */
+  then?: ReceiptDraft;
   /**
    * Runs in the same transaction, before the receipts are appended (the first step's claim, an
    * approval ticket), given the id the change's receipt will have.
@@ -93,7 +97,14 @@ export function createRecordWriter(deps: { knex: Knex; ledger: Ledger }): Record
         );
         const drafts = changes.map((c) => ({ ...c.draft, id: c.draft.id ?? newReceiptId() }));
         for (const [i, c] of changes.entries()) await c.also?.(trx, drafts[i]?.id as string);
-        await deps.ledger.appendIn(trx, tenant, drafts);
+        await deps.ledger.appendIn(
+          trx,
+          tenant,
+          drafts.flatMap((d, i) => {
+            const then = changes[i]?.then;
+            return then ? [d, then] : [d];
+          }),
+        );
         return changes.map((c) =>
           c.claim ? claimed.has(`${c.claim.run}\u0000${c.claim.step}`) : false,
         );
@@ -116,6 +127,17 @@ export function createRunRecorder(
   const ref = `${v.name}@${v.digest}`;
   const commit = (change: Omit<Change, 'draft'>, draft: Omit<ReceiptDraft, 'run'>) =>
     write(tenant, { ...change, draft: { ...draft, run: runId } });
+  const ended = (status: RunStatus, error?: string): Omit<ReceiptDraft, 'run'> => ({
+    kind: 'run.finished',
+    data: {
+      playbook: ref,
+      version: v.version,
+      status,
+      error: error ?? null,
+      trigger: origin.trigger,
+      initiator: origin.initiator,
+    },
+  });
   return {
     ref,
     async step(stepId, fields, draft) {
@@ -124,19 +146,18 @@ export function createRunRecorder(
     async finish(status, error) {
       await commit(
         { steps: [], run: { run: runId, status, error: error ?? null } },
-        {
-          kind: 'run.finished',
-          data: {
-            playbook: ref,
-            version: v.version,
-            status,
-            error: error ?? null,
-            trigger: origin.trigger,
-            initiator: origin.initiator,
-          },
-        },
+        ended(status, error),
       );
       return status;
+    },
+    async lastStep(stepId, fields, draft) {
+      await write(tenant, {
+        steps: [{ run: runId, step: stepId, fields }],
+        run: { run: runId, status: 'succeeded', error: null },
+        draft: { ...draft, run: runId },
+        then: { ...ended('succeeded'), run: runId },
+      });
+      return 'succeeded';
     },
     async awaitApproval(stepId, fields, draft, insert) {
       await write(tenant, {

@@ -68,42 +68,42 @@ export async function insertRun(trx: Knex, run: NewRun): Promise<void> {
   await insertRuns(trx, [run]);
 }
 
-/** Rows per insert statement: PostgreSQL takes at most 65535 bind parameters in one. */
-const rowsPerInsert = 2_000;
-
-async function insertAll(trx: Knex, table: string, rows: object[]): Promise<void> {
-  for (let from = 0; from < rows.length; from += rowsPerInsert) {
-    await trx(table).insert(rows.slice(from, from + rowsPerInsert));
-  }
-}
-
-/** Inserts runs and their steps: two statements for a batch of up to 2,000 of each. */
+/** Inserts runs and their steps in one statement, each set as one JSON parameter. */
 export async function insertRuns(trx: Knex, runs: NewRun[]): Promise<void> {
-  await insertAll(
-    trx,
-    'runs',
-    runs.map((run) => ({
-      id: run.id,
-      tenant_id: run.tenant,
-      playbook_version_id: run.versionId,
-      playbook_name: run.playbook,
-      trigger_id: run.triggerId,
-      status: 'queued',
-      context: JSON.stringify(run.context),
-      initiator: run.initiator,
-    })),
-  );
-  const steps = runs.flatMap((run) =>
+  if (runs.length === 0) return;
+  const runRows = runs.map((run) => ({
+    id: run.id,
+    tenant_id: run.tenant,
+    playbook_version_id: run.versionId,
+    playbook_name: run.playbook,
+    trigger_id: run.triggerId,
+    context: run.context,
+    initiator: run.initiator,
+  }));
+  const stepRows = runs.flatMap((run) =>
     run.steps.map((s, position) => ({
       run_id: run.id,
       tenant_id: run.tenant,
       step_id: s.id,
       position,
       uses: s.uses,
-      status: 'pending',
     })),
   );
-  await insertAll(trx, 'run_steps', steps);
+  await trx.raw(
+    `with run as (
+       insert into runs (id, tenant_id, playbook_version_id, playbook_name, trigger_id, status,
+         context, initiator)
+       select r.id, r.tenant_id, r.playbook_version_id, r.playbook_name, r.trigger_id, 'queued',
+         r.context, r.initiator
+       from jsonb_to_recordset(?::jsonb) as r(id text, tenant_id text, playbook_version_id text,
+         playbook_name text, trigger_id text, context jsonb, initiator text)
+     )
+     insert into run_steps (run_id, tenant_id, step_id, position, uses, status)
+     select s.run_id, s.tenant_id, s.step_id, s.position, s.uses, 'pending'
+     from jsonb_to_recordset(?::jsonb) as s(run_id text, tenant_id text, step_id text,
+       position int, uses text)`,
+    [JSON.stringify(runRows), JSON.stringify(stepRows)],
+  );
 }
 
 export async function getRunRow(
@@ -284,6 +284,10 @@ export async function setRunStatus(
 }
 
 /** Sets many runs' statuses in one statement; a finished status also stamps `finished_at`. */
+/**
+ * Sets run statuses in one statement. A finished run's status is final: a late writer (a second
+ * worker's simulation of a run another already finished) changes nothing.
+ */
 export async function setRunStatuses(
   knex: Knex,
   tenant: string,
@@ -304,7 +308,7 @@ export async function setRunStatuses(
     `update runs as r set status = v.status, error = v.error, updated_at = now(),
        finished_at = case when v.finished then now() else r.finished_at end
      from jsonb_to_recordset(?::jsonb) as v(id text, status text, error text, finished boolean)
-     where r.tenant_id = ? and r.id = v.id`,
+     where r.tenant_id = ? and r.id = v.id and r.finished_at is null`,
     [JSON.stringify(rows), tenant],
   );
 }

@@ -121,6 +121,13 @@ describeEngines('run storage: batched updates', ({ db }) => {
     expect(b?.finished_at).toBeInstanceOf(Date);
   });
 
+  it('never moves a finished run back', async () => {
+    const id = await newRun();
+    await setRunStatuses(db().knex, tenant, [{ run: id, status: 'succeeded', error: null }]);
+    await setRunStatuses(db().knex, tenant, [{ run: id, status: 'running', error: null }]);
+    expect((await getRunRow(db().knex, tenant, id))?.status).toBe('succeeded');
+  });
+
   it('claims pending steps in one statement, and no step twice or of another tenant', async () => {
     const [r1, r2] = [await newRun(), await newRun()];
     const theirs = await newRun(other);
