@@ -197,6 +197,8 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
     tenant: string,
     drafts: ReceiptDraft[],
     written?: () => void,
+    /** The same drafts sealed earlier, used if sealed against the head found in turn. */
+    ahead?: Sealed,
   ): Promise<Sealed> {
     let heads = held.get(trx);
     const own = heads?.get(tenant);
@@ -204,7 +206,8 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
     try {
       if (!own) release = await takeTurn(tenant);
       let base = own ?? expected.get(tenant) ?? (await lockChainHead(trx, tenant));
-      let sealed = await seal(tenant, drafts, base);
+      let sealed =
+        ahead && sameHead(ahead.base, base) ? ahead : await seal(tenant, drafts, base);
       for (let attempt = 0; ; attempt++) {
         const head = await insertChained(trx, tenant, base, sealed.rows, sealed.disclosures);
         if (head && sameHead(head, sealed.head)) break;
@@ -233,10 +236,15 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
     }
   }
 
-  async function commit(tenant: string, batch: Pending[], written: () => void): Promise<void> {
+  async function commit(
+    tenant: string,
+    batch: Pending[],
+    written: () => void,
+    ahead?: Sealed,
+  ): Promise<void> {
     const drafts = batch.map((p) => p.draft);
     try {
-      const sealed = await knex.transaction((trx) => write(trx, tenant, drafts, written));
+      const sealed = await knex.transaction((trx) => write(trx, tenant, drafts, written, ahead));
       for (const [i, p] of batch.entries()) p.resolve(sealed.receipts[i] as Receipt);
       if (listeners.size > 0) tell(tenant, sealed.receipts);
     } catch (err) {
@@ -248,25 +256,42 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
   }
 
   /**
-   * Commits the tenant's queued appends a batch at a time. The next batch starts once the one
-   * before has written its chain statement, so it is sealed while that one commits and its own
-   * statement is queued right behind.
+   * Commits the tenant's queued appends a batch at a time. Each batch is sealed ahead, against the
+   * head the batch before will leave, while that one is written and commits; it starts its own
+   * transaction once the one before has written its chain statement, so its statement is queued
+   * right behind that commit.
    */
   async function flush(tenant: string): Promise<void> {
     const queue = queues.get(tenant) ?? [];
     let inflight: Promise<unknown> = Promise.resolve();
+    let before: Promise<void> = Promise.resolve(); // the batch before has written its statement
+    let next: ChainHead | undefined; // the head the batch before will leave, if it goes as sealed
     for (;;) {
       if (queue.length === 0) {
         await inflight; // appends may arrive meanwhile: only an empty queue after the last commit ends
         if (queue.length === 0) break;
       }
       const batch = queue.splice(0, maxBatch);
+      const base = next ?? expected.get(tenant);
+      let ahead: Sealed | undefined;
+      if (base) {
+        try {
+          ahead = await seal(
+            tenant,
+            batch.map((p) => p.draft),
+            base,
+          );
+        } catch {
+          ahead = undefined; // sealed again in its turn, where the error reaches its caller
+        }
+      }
+      next = ahead?.head;
+      await before;
       let written = () => {};
-      const issued = new Promise<void>((r) => {
+      before = new Promise<void>((r) => {
         written = r;
       });
-      inflight = Promise.all([inflight, commit(tenant, batch, written)]);
-      await issued;
+      inflight = Promise.all([inflight, commit(tenant, batch, written, ahead)]);
     }
     queues.delete(tenant);
     flushing.delete(tenant);
