@@ -206,8 +206,7 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
     try {
       if (!own) release = await takeTurn(tenant);
       let base = own ?? expected.get(tenant) ?? (await lockChainHead(trx, tenant));
-      let sealed =
-        ahead && sameHead(ahead.base, base) ? ahead : await seal(tenant, drafts, base);
+      let sealed = ahead && sameHead(ahead.base, base) ? ahead : await seal(tenant, drafts, base);
       for (let attempt = 0; ; attempt++) {
         const head = await insertChained(trx, tenant, base, sealed.rows, sealed.disclosures);
         if (head && sameHead(head, sealed.head)) break;

@@ -25,7 +25,11 @@ export type { StepFields } from '../storage/runs.js';
 export interface RunRecorder {
   step(stepId: string, fields: StepFields, draft: Omit<ReceiptDraft, 'run'>): Promise<void>;
   /** The run's last step succeeded: its outcome and the run's end, in one commit. */
-  lastStep(stepId: string, fields: StepFields, draft: Omit<ReceiptDraft, 'run'>): Promise<RunStatus>;
+  lastStep(
+    stepId: string,
+    fields: StepFields,
+    draft: Omit<ReceiptDraft, 'run'>,
+  ): Promise<RunStatus>;
   finish(status: RunStatus, error?: string): Promise<RunStatus>;
   /**
    * Plans and the simulation receipt; the run moves to `running`. With `claim`, that step is
@@ -59,7 +63,7 @@ export interface Change {
   claim?: { run: string; step: string };
   draft: ReceiptDraft;
   /** A receipt appended right after `draft` (the run's end, with its last step's outcome). */
-  then?: ReceiptDraft;
+  end?: ReceiptDraft;
   /**
    * Runs in the same transaction, before the receipts are appended (the first step's claim, an
    * approval ticket), given the id the change's receipt will have.
@@ -101,8 +105,8 @@ export function createRecordWriter(deps: { knex: Knex; ledger: Ledger }): Record
           trx,
           tenant,
           drafts.flatMap((d, i) => {
-            const then = changes[i]?.then;
-            return then ? [d, then] : [d];
+            const end = changes[i]?.end;
+            return end ? [d, end] : [d];
           }),
         );
         return changes.map((c) =>
@@ -155,7 +159,7 @@ export function createRunRecorder(
         steps: [{ run: runId, step: stepId, fields }],
         run: { run: runId, status: 'succeeded', error: null },
         draft: { ...draft, run: runId },
-        then: { ...ended('succeeded'), run: runId },
+        end: { ...ended('succeeded'), run: runId },
       });
       return 'succeeded';
     },
