@@ -58,14 +58,6 @@ export async function firingTriggers(
   return found;
 }
 
-/**
- * Takes the tenant's ingest lock until the transaction ends: ingest transactions of a tenant, in
- * any process, check and insert dedup keys one after another.
- */
-export async function lockIngest(trx: Knex.Transaction, tenant: string): Promise<void> {
-  await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`warden:ingest:${tenant}`]);
-}
-
 export async function insertTriggers(
   trx: Knex.Transaction,
   events: Array<TriggerEvent & { delivery: Record<string, unknown> }>,

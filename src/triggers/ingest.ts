@@ -1,10 +1,12 @@
 /**
  * Ingest: turns a delivery's drafts into stored triggers with their receipts, in one transaction,
  * before anyone is told "accepted". Concurrent deliveries of a tenant are committed together
- * (group commit). The transaction first takes the tenant's ingest lock, which serialises the
- * dedup check: a redelivered alert state is answered `duplicate: true` and starts nothing, however
- * many processes receive it. Its receipts are appended last, so the tenant's chain head is locked
- * only while the transaction commits.
+ * (group commit; two transactions of a tenant may be under way at once). A redelivered alert state
+ * is answered `duplicate: true` and starts nothing, however many processes receive it: a dedup key
+ * stored earlier is found by the dedup select; one being stored at the same moment by another
+ * transaction makes this one's insert wait for it and then fail on the unique (tenant, dedup key),
+ * and the batch is tried again, when the select finds it. Receipts are appended last, so the
+ * tenant's chain head is locked only while the transaction commits.
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
@@ -18,7 +20,6 @@ import {
   firingKeyOf,
   firingTriggers,
   insertTriggers,
-  lockIngest,
 } from '../storage/triggers.js';
 import type { Accepted, Delivery, TriggerDraft, TriggerEvent } from './trigger-event.js';
 
@@ -62,9 +63,19 @@ type Stored = TriggerEvent & { delivery: Record<string, JsonValue> };
 export function createIngest(options: CreateIngestOptions): Ingest {
   const { knex, ledger, startRuns } = options;
 
-  async function commitBatch(tenant: string, items: Item[]): Promise<Accepted[][]> {
+  /** Tries a batch again when another transaction stored one of its dedup keys meanwhile. */
+  async function commitBatch(tenant: string, items: Item[], attempt = 1): Promise<Accepted[][]> {
+    try {
+      return await commitOnce(tenant, items);
+    } catch (err) {
+      const raced = (err as { code?: string }).code === '23505';
+      if (!raced || attempt >= 3) throw err;
+      return commitBatch(tenant, items, attempt + 1);
+    }
+  }
+
+  async function commitOnce(tenant: string, items: Item[]): Promise<Accepted[][]> {
     return knex.transaction(async (trx) => {
-      await lockIngest(trx, tenant);
       const all = items.flatMap((it) => it.drafts);
       const known = await existingDedupKeys(trx, tenant, [...new Set(all.map((d) => d.dedupKey))]);
       const fresh: Stored[] = [];
@@ -111,6 +122,7 @@ export function createIngest(options: CreateIngestOptions): Ingest {
     },
     maxWeight: options.maxBatch ?? 500,
     weight: (item) => Math.max(1, item.drafts.length),
+    concurrency: 2,
   });
 
   return {
