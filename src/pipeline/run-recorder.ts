@@ -16,8 +16,7 @@ import {
   type RunUpdate,
   type StepFields,
   type StepUpdate,
-  setRunStatuses,
-  updateSteps,
+  updateRunsAndSteps,
 } from '../storage/runs.js';
 
 export type { StepFields } from '../storage/runs.js';
@@ -84,14 +83,10 @@ export function createRecordWriter(deps: { knex: Knex; ledger: Ledger }): Record
   const writer = createGroupCommit<Change, boolean>({
     commit: (tenant, changes) =>
       deps.knex.transaction(async (trx) => {
-        await updateSteps(
+        await updateRunsAndSteps(
           trx,
           tenant,
           changes.flatMap((c) => c.steps),
-        );
-        await setRunStatuses(
-          trx,
-          tenant,
           changes.flatMap((c) => (c.run ? [c.run] : [])),
         );
         const claimed = await claimSteps(

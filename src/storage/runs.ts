@@ -220,15 +220,13 @@ const recordset = Object.entries(stepColumns)
   .map(([name, type]) => `"${name}" ${type}`)
   .join(', ');
 
-/**
- * Applies many step updates in one statement per set of updated columns (a batch of a group
- * commit is mostly one or two such sets), instead of one round trip per step.
- */
-export async function updateSteps(
-  knex: Knex,
-  tenant: string,
-  updates: readonly StepUpdate[],
-): Promise<void> {
+interface Statement {
+  sql: string;
+  bindings: Knex.RawBinding[];
+}
+
+/** One UPDATE per set of updated columns, each for many steps (no step twice in one group). */
+function stepStatements(tenant: string, updates: readonly StepUpdate[]): Statement[] {
   const byShape = new Map<string, StepUpdate[]>();
   for (const u of updates) {
     const shape = Object.keys(u.fields)
@@ -239,14 +237,9 @@ export async function updateSteps(
       .join(',');
     byShape.set(shape, [...(byShape.get(shape) ?? []), u]);
   }
+  const statements: Statement[] = [];
   for (const [shape, group] of byShape) {
     if (shape === '') continue;
-    const keys = new Set(group.map((u) => `${u.run}\u0000${u.step}`));
-    if (keys.size < group.length) {
-      // One row updated twice in one statement is undefined in SQL: apply these one by one.
-      for (const u of group) await updateSteps(knex, tenant, [u]);
-      continue;
-    }
     const columns = shape.split(',');
     const sets = columns.map((c) =>
       c === 'finished' ? 'finished_at = now()' : `"${c}" = v."${c}"`,
@@ -256,13 +249,64 @@ export async function updateSteps(
       for (const c of columns) if (c !== 'finished') row[c] = u.fields[c as StepColumn];
       return row;
     });
-    await knex.raw(
-      `update run_steps as s set ${sets.join(', ')}
+    statements.push({
+      sql: `update run_steps as s set ${sets.join(', ')}
        from jsonb_to_recordset(?::jsonb) as v(run_id text, step_id text, ${recordset})
        where s.tenant_id = ? and s.run_id = v.run_id and s.step_id = v.step_id`,
-      [JSON.stringify(rows), tenant],
-    );
+      bindings: [JSON.stringify(rows), tenant],
+    });
   }
+  return statements;
+}
+
+const repeats = (keys: string[]) => new Set(keys).size < keys.length;
+const stepKeys = (updates: readonly StepUpdate[]) => updates.map((u) => `${u.run}\u0000${u.step}`);
+
+/**
+ * Applies many step updates in one statement per set of updated columns (a batch of a group
+ * commit is mostly one or two such sets), instead of one round trip per step.
+ */
+export async function updateSteps(
+  knex: Knex,
+  tenant: string,
+  updates: readonly StepUpdate[],
+): Promise<void> {
+  if (repeats(stepKeys(updates))) {
+    // One row updated twice in one statement is undefined in SQL: apply these one by one.
+    for (const u of updates) await updateSteps(knex, tenant, [u]);
+    return;
+  }
+  for (const { sql, bindings } of stepStatements(tenant, updates)) await knex.raw(sql, bindings);
+}
+
+/**
+ * Step updates and run statuses in one statement, each UPDATE a part of it (they touch different
+ * rows); when a step or a run repeats, in one statement per update instead.
+ */
+export async function updateRunsAndSteps(
+  knex: Knex,
+  tenant: string,
+  steps: readonly StepUpdate[],
+  runs: readonly RunUpdate[],
+): Promise<void> {
+  if (repeats(stepKeys(steps)) || repeats(runs.map((u) => u.run))) {
+    await updateSteps(knex, tenant, steps);
+    await setRunStatuses(knex, tenant, runs);
+    return;
+  }
+  const statements = [...stepStatements(tenant, steps)];
+  const run = runStatement(tenant, runs);
+  if (run) statements.push(run);
+  if (statements.length === 0) return;
+  if (statements.length === 1) {
+    const [only] = statements as [Statement];
+    await knex.raw(only.sql, only.bindings);
+    return;
+  }
+  await knex.raw(
+    `with ${statements.map((st, i) => `u${i} as (${st.sql})`).join(', ')} select 1`,
+    statements.flatMap((st) => st.bindings),
+  );
 }
 
 export interface RunUpdate {
@@ -283,7 +327,6 @@ export async function setRunStatus(
   await setRunStatuses(knex, tenant, [{ run: id, status, error }]);
 }
 
-/** Sets many runs' statuses in one statement; a finished status also stamps `finished_at`. */
 /**
  * Sets run statuses in one statement. A finished run's status is final: a late writer (a second
  * worker's simulation of a run another already finished) changes nothing.
@@ -293,24 +336,30 @@ export async function setRunStatuses(
   tenant: string,
   updates: readonly RunUpdate[],
 ): Promise<void> {
-  if (updates.length === 0) return;
-  if (new Set(updates.map((u) => u.run)).size < updates.length) {
+  if (repeats(updates.map((u) => u.run))) {
     for (const u of updates) await setRunStatuses(knex, tenant, [u]);
     return;
   }
+  const statement = runStatement(tenant, updates);
+  if (statement) await knex.raw(statement.sql, statement.bindings);
+}
+
+/** The UPDATE of many runs' statuses (no run twice); a finished status stamps `finished_at`. */
+function runStatement(tenant: string, updates: readonly RunUpdate[]): Statement | undefined {
+  if (updates.length === 0) return undefined;
   const rows = updates.map((u) => ({
     id: u.run,
     status: u.status,
     error: u.error,
     finished: finishedStatuses.includes(u.status),
   }));
-  await knex.raw(
-    `update runs as r set status = v.status, error = v.error, updated_at = now(),
+  return {
+    sql: `update runs as r set status = v.status, error = v.error, updated_at = now(),
        finished_at = case when v.finished then now() else r.finished_at end
      from jsonb_to_recordset(?::jsonb) as v(id text, status text, error text, finished boolean)
      where r.tenant_id = ? and r.id = v.id and r.finished_at is null`,
-    [JSON.stringify(rows), tenant],
-  );
+    bindings: [JSON.stringify(rows), tenant],
+  };
 }
 
 /** A run waiting for approval goes back to work; false if it was not waiting. */

@@ -9,6 +9,7 @@ import {
   insertRun,
   insertRuns,
   setRunStatuses,
+  updateRunsAndSteps,
   updateSteps,
 } from '../../src/storage/runs.js';
 import { createTenant } from '../../src/tenancy/tenants.js';
@@ -119,6 +120,56 @@ describeEngines('run storage: batched updates', ({ db }) => {
     expect([a?.status, a?.error, a?.finished_at]).toEqual(['running', null, null]);
     expect([b?.status, b?.error]).toEqual(['failed', 'step b failed']);
     expect(b?.finished_at).toBeInstanceOf(Date);
+  });
+
+  it('applies step updates of two shapes and run statuses in one statement', async () => {
+    const [r1, r2] = [await newRun(), await newRun()];
+    const sql: string[] = [];
+    const count = (q: { sql: string }) => sql.push(q.sql);
+    db().knex.on('query', count);
+    try {
+      await updateRunsAndSteps(
+        db().knex,
+        tenant,
+        [
+          { run: r1, step: 'a', fields: { plan: { p: 1 }, input_digest: 'sha256:1' } },
+          { run: r1, step: 'b', fields: { plan: { p: 2 }, input_digest: 'sha256:2' } },
+          { run: r2, step: 'a', fields: { status: 'succeeded', duration_ms: 3, finished: true } },
+        ],
+        [
+          { run: r1, status: 'running', error: null },
+          { run: r2, status: 'succeeded', error: null },
+        ],
+      );
+    } finally {
+      db().knex.off('query', count);
+    }
+    expect(sql).toHaveLength(1);
+    const one = await getRunWithSteps(db().knex, tenant, r1);
+    const two = await getRunWithSteps(db().knex, tenant, r2);
+    expect(one?.run.status).toBe('running');
+    expect(one?.steps.map((s) => [s.plan, s.input_digest])).toEqual([
+      [{ p: 1 }, 'sha256:1'],
+      [{ p: 2 }, 'sha256:2'],
+    ]);
+    expect(two?.run.status).toBe('succeeded');
+    expect(two?.steps[0]).toMatchObject({ status: 'succeeded', duration_ms: 3 });
+  });
+
+  it('applies a step updated twice in one call in order, one statement at a time', async () => {
+    const id = await newRun();
+    await updateRunsAndSteps(
+      db().knex,
+      tenant,
+      [
+        { run: id, step: 'a', fields: { status: 'running' } },
+        { run: id, step: 'a', fields: { status: 'failed', error: 'late' } },
+      ],
+      [{ run: id, status: 'failed', error: 'late' }],
+    );
+    const found = await getRunWithSteps(db().knex, tenant, id);
+    expect(found?.steps[0]).toMatchObject({ status: 'failed', error: 'late' });
+    expect(found?.run.status).toBe('failed');
   });
 
   it('never moves a finished run back', async () => {
