@@ -40,7 +40,9 @@ export interface Ledger {
   /**
    * Appends receipts inside the caller's transaction; they commit (or vanish) with it. From here to
    * the end of the transaction the tenant's chain head is locked: make this the transaction's last
-   * statement (reserve receipt ids with `newReceiptId()` for rows that must name them).
+   * statement (reserve receipt ids with `newReceiptId()` for rows that must name them), and do not
+   * wait, while it is open, for another transaction's append to the same tenant (it waits for you).
+   * Appending again in the same transaction, or in a savepoint of it, goes on the head it holds.
    */
   appendIn(trx: Knex.Transaction, tenant: string, drafts: ReceiptDraft[]): Promise<Receipt[]>;
   /** Resolves when every queued append has settled (for shutdown). */
@@ -82,6 +84,13 @@ interface Sealed {
 const sliceSize = 100;
 
 const sameHead = (a: ChainHead, b: ChainHead) => a.seq === b.seq && a.digest === b.digest;
+
+/** The outermost transaction: what a nested one (a savepoint) writes commits or vanishes with it. */
+function rootOf(trx: Knex.Transaction): Knex.Transaction {
+  let root = trx;
+  while (root.parentTransaction) root = root.parentTransaction;
+  return root;
+}
 
 /**
  * @example
@@ -200,7 +209,8 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
     /** The same drafts sealed earlier, used if sealed against the head found in turn. */
     ahead?: Sealed,
   ): Promise<Sealed> {
-    let heads = held.get(trx);
+    const tx = rootOf(trx); // a savepoint's appends hold the head for its outer transaction
+    let heads = held.get(tx);
     const own = heads?.get(tenant);
     let release: (() => void) | undefined;
     try {
@@ -218,11 +228,11 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
         base = head ?? (await lockChainHead(trx, tenant)); // now locked by this transaction
         sealed = await seal(tenant, drafts, base);
       }
-      if (!own) trx.executionPromise.catch(() => expected.delete(tenant)); // rolled back: not ours
+      if (!own) tx.executionPromise.catch(() => expected.delete(tenant)); // rolled back: not ours
       expected.set(tenant, sealed.head);
       if (!heads) {
         heads = new Map();
-        held.set(trx, heads);
+        held.set(tx, heads);
       }
       heads.set(tenant, sealed.head);
       return sealed;
@@ -303,7 +313,7 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
       if (drafts.length === 0) return [];
       const { receipts } = await write(trx, tenant, drafts);
       if (listeners.size > 0) {
-        trx.executionPromise.then(
+        rootOf(trx).executionPromise.then(
           () => tell(tenant, receipts),
           () => {}, // rolled back: nothing to tell
         );

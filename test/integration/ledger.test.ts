@@ -188,6 +188,35 @@ describeEngines('ledger appends in overlapping transactions', ({ db, engine }) =
   );
 
   it.skipIf(engine === 'pglite')(
+    'lets a savepoint append on the head its outer transaction holds while another waits for it',
+    async () => {
+      const { ledger } = await createTestLedger(db(), ['nested']);
+      const knex = db().knex;
+      let waiting: Promise<unknown> = Promise.resolve();
+      const outer = knex.transaction(async (trx) => {
+        await ledger.appendIn(trx, 'nested', [{ kind: 'tenant.updated', data: { n: 1 } }]);
+        // Another transaction of this process takes its turn and waits for the head we hold.
+        waiting = knex.transaction((other) =>
+          ledger.appendIn(other, 'nested', [{ kind: 'tenant.updated', data: { n: 3 } }]),
+        );
+        await new Promise((r) => setTimeout(r, 100));
+        // A savepoint of ours appends again: on the head we hold, not behind the one waiting for it.
+        await trx.transaction((inner) =>
+          ledger.appendIn(inner, 'nested', [{ kind: 'tenant.updated', data: { n: 2 } }]),
+        );
+      });
+      const settled = await Promise.race([
+        outer.then(() => waiting).then(() => 'committed'),
+        new Promise((r) => setTimeout(() => r('deadlocked'), 5000)),
+      ]);
+      expect(settled).toBe('committed');
+      const bundle = await exportBundle(knex, 'nested');
+      expect(bundle.receipts.map((r) => r.payload.n)).toEqual([1, 2, 3]);
+      expect(verifyBundle(bundle).ok).toBe(true);
+    },
+  );
+
+  it.skipIf(engine === 'pglite')(
     'keeps 400 receipts from 40 overlapping transactions of one process in one chain',
     async () => {
       const { ledger } = await createTestLedger(db(), ['overlapping']);
