@@ -1,4 +1,7 @@
-/** Disclosure storage: the private fields of receipts, beside them, tenant-scoped. */
+/**
+ * Disclosure storage: the private fields of receipts, beside them, tenant-scoped. They are
+ * written with their receipts by `insertChained` (receipts.ts).
+ */
 import type { Knex } from 'knex';
 
 export interface DisclosureRow {
@@ -6,21 +9,6 @@ export interface DisclosureRow {
   receipt_id: string;
   name: string;
   disclosure: string;
-}
-
-/** Inserts a batch's Disclosures as one JSON parameter (as insertReceipts does). */
-export async function insertDisclosures(
-  trx: Knex.Transaction,
-  tenant: string,
-  rows: DisclosureRow[],
-): Promise<void> {
-  if (rows.length === 0) return;
-  await trx.raw(
-    `insert into receipt_disclosures (tenant_id, seq, receipt_id, name, disclosure)
-     select ?, r.seq, r.receipt_id, r.name, r.disclosure
-     from jsonb_to_recordset(?::jsonb) as r(seq bigint, receipt_id text, name text, disclosure text)`,
-    [tenant, JSON.stringify(rows)],
-  );
 }
 
 /** The Disclosures of the tenant's receipts with `seq` in [from, to], limited to `names` if given. */
