@@ -12,14 +12,14 @@ import { createGroupCommit } from '../storage/group-commit.js';
 import type { PlaybookVersion } from '../storage/playbooks.js';
 import {
   claimSteps,
-  type RunStatus,
   type RunUpdate,
   type StepFields,
   type StepUpdate,
   updateRunsAndSteps,
-} from '../storage/runs.js';
+} from '../storage/run-changes.js';
+import type { RunStatus } from '../storage/runs.js';
 
-export type { StepFields } from '../storage/runs.js';
+export type { StepFields } from '../storage/run-changes.js';
 
 export interface RunRecorder {
   step(stepId: string, fields: StepFields, draft: Omit<ReceiptDraft, 'run'>): Promise<void>;

@@ -3,14 +3,16 @@ import { beforeAll, expect, it } from 'vitest';
 import { setKillSwitch, stepStops } from '../../src/storage/kill-switches.js';
 import {
   claimSteps,
+  setRunStatuses,
+  updateRunsAndSteps,
+  updateSteps,
+} from '../../src/storage/run-changes.js';
+import {
   getRunRow,
   getRunWithSteps,
   getSteps,
   insertRun,
   insertRuns,
-  setRunStatuses,
-  updateRunsAndSteps,
-  updateSteps,
 } from '../../src/storage/runs.js';
 import { createTenant } from '../../src/tenancy/tenants.js';
 import { createTestLedger, describeEngines } from '../helpers/database.js';
