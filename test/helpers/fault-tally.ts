@@ -5,6 +5,7 @@
  * must be 0; `unknown` steps (interrupted mid-step, failed for a human to check) are allowed.
  */
 import type { Knex } from 'knex';
+import type { ExpectStatic } from 'vitest';
 import { exportBundle } from '../../src/ledger/bundle.js';
 import { verifyBundle } from '../../src/ledger/verify-bundle.js';
 import type { AlertLoad } from './fault-load.js';
@@ -46,6 +47,20 @@ export interface FaultCounts {
 const open = ['queued', 'running'];
 
 /** Waits until no run of the tenant is queued or running; returns how long that took. */
+/**
+ * What every fault must leave whole: each alert acknowledged, stored once and with its run, and
+ * every run finished. (`expect` is the test's own: the scenarios run concurrently.)
+ */
+export function expectEveryAlertKept(expect: ExpectStatic, counts: FaultCounts): void {
+  expect(counts.acknowledged).toBe(counts.sent);
+  expect(counts.lost).toBe(0);
+  expect(counts.storedTwice).toBe(0);
+  expect(counts.stored).toBe(counts.sent);
+  expect(counts.runs).toBe(counts.stored);
+  expect(counts.runless).toBe(0);
+  expect(counts.unfinished).toBe(0);
+}
+
 export async function runsSettled(knex: Knex, tenant: string, timeoutMs: number): Promise<number> {
   let left = 0;
   try {
