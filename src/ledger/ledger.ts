@@ -17,6 +17,7 @@ import type { Knex } from 'knex';
 import { toWardenError, WardenError } from '../errors.js';
 import type { DisclosureRow } from '../storage/disclosures.js';
 import {
+  type ChainedChange,
   type ChainHead,
   insertChained,
   lockChainHead,
@@ -45,6 +46,16 @@ export interface Ledger {
    * Appending again in the same transaction, or in a savepoint of it, goes on the head it holds.
    */
   appendIn(trx: Knex.Transaction, tenant: string, drafts: ReceiptDraft[]): Promise<Receipt[]>;
+  /**
+   * Appends receipts and makes `changes` (state the receipts record) in one autocommitted
+   * statement: all of it commits, or none. Not inside a transaction (use appendIn). Resolves to the
+   * receipts and, per change with `returns`, the rows it returned.
+   */
+  appendWith(
+    tenant: string,
+    drafts: ReceiptDraft[],
+    changes: readonly ChainedChange[],
+  ): Promise<{ receipts: Receipt[]; returned: Array<Array<Record<string, unknown>>> }>;
   /** Resolves when every queued append has settled (for shutdown). */
   drain(): Promise<void>;
   /**
@@ -205,9 +216,6 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
     trx: Knex.Transaction,
     tenant: string,
     drafts: ReceiptDraft[],
-    written?: () => void,
-    /** The same drafts sealed earlier, used if sealed against the head found in turn. */
-    ahead?: Sealed,
   ): Promise<Sealed> {
     const tx = rootOf(trx); // a savepoint's appends hold the head for its outer transaction
     let heads = held.get(tx);
@@ -216,9 +224,9 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
     try {
       if (!own) release = await takeTurn(tenant);
       let base = own ?? expected.get(tenant) ?? (await lockChainHead(trx, tenant));
-      let sealed = ahead && sameHead(ahead.base, base) ? ahead : await seal(tenant, drafts, base);
+      let sealed = await seal(tenant, drafts, base);
       for (let attempt = 0; ; attempt++) {
-        const head = await insertChained(trx, tenant, base, sealed.rows, sealed.disclosures);
+        const { head } = await insertChained(trx, tenant, base, sealed.rows, sealed.disclosures);
         if (head && sameHead(head, sealed.head)) break;
         if (attempt > 0 || own) {
           throw new Error(
@@ -241,7 +249,62 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
       throw explain(err, tenant);
     } finally {
       release?.();
-      written?.();
+    }
+  }
+
+  /**
+   * Appends `drafts` with `changes` in one statement of its own (autocommitted), in its turn,
+   * sealed against the head expected after this process's previous append. If the head is
+   * elsewhere, that statement wrote nothing: the head is then locked in a transaction, the batch
+   * sealed against it and written there.
+   */
+  async function writeAlone(
+    tenant: string,
+    drafts: ReceiptDraft[],
+    changes: readonly ChainedChange[],
+    ahead?: Sealed,
+  ): Promise<{ sealed: Sealed; returned: Array<Array<Record<string, unknown>>> }> {
+    const release = await takeTurn(tenant);
+    try {
+      const base = expected.get(tenant) ?? (await lockChainHead(knex, tenant));
+      const sealed = ahead && sameHead(ahead.base, base) ? ahead : await seal(tenant, drafts, base);
+      const { head, returned } = await insertChained(
+        knex,
+        tenant,
+        base,
+        sealed.rows,
+        sealed.disclosures,
+        changes,
+      );
+      if (head && sameHead(head, sealed.head)) {
+        expected.set(tenant, sealed.head);
+        return { sealed, returned };
+      }
+      const locked = await knex.transaction(async (trx) => {
+        const current = await lockChainHead(trx, tenant);
+        const resealed = await seal(tenant, drafts, current);
+        const again = await insertChained(
+          trx,
+          tenant,
+          current,
+          resealed.rows,
+          resealed.disclosures,
+          changes,
+        );
+        if (!again.head || !sameHead(again.head, resealed.head)) {
+          throw new Error(
+            `the chain head of tenant ${tenant} moved while this transaction held it`,
+          );
+        }
+        return { sealed: resealed, returned: again.returned };
+      });
+      expected.set(tenant, locked.sealed.head);
+      return locked;
+    } catch (err) {
+      expected.delete(tenant);
+      throw explain(err, tenant);
+    } finally {
+      release();
     }
   }
 
@@ -253,7 +316,7 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
   ): Promise<void> {
     const drafts = batch.map((p) => p.draft);
     try {
-      const sealed = await knex.transaction((trx) => write(trx, tenant, drafts, written, ahead));
+      const { sealed } = await writeAlone(tenant, drafts, [], ahead).finally(written);
       for (const [i, p] of batch.entries()) p.resolve(sealed.receipts[i] as Receipt);
       if (listeners.size > 0) tell(tenant, sealed.receipts);
     } catch (err) {
@@ -319,6 +382,13 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
         );
       }
       return receipts;
+    },
+    async appendWith(tenant, drafts, changes) {
+      for (const d of drafts) assertDraft(d);
+      if (drafts.length === 0) throw new Error('appendWith needs at least one receipt');
+      const { sealed, returned } = await writeAlone(tenant, drafts, changes);
+      if (listeners.size > 0) tell(tenant, sealed.receipts);
+      return { receipts: sealed.receipts, returned };
     },
     append(tenant, draft) {
       return new Promise<Receipt>((resolve, reject) => {

@@ -1,16 +1,20 @@
 /**
- * Run-recorder: a run's or step's new state and its receipt, committed in one transaction. Writes of
- * concurrent runs of a tenant are group-committed: one transaction (one turn on the tenant's chain
- * head) carries many state changes with their receipts — the step updates in one statement, the
- * run statuses in another, the receipts in one append — instead of a transaction each. The append
- * comes last, so the tenant's chain head is locked only while the transaction commits.
+ * Run-recorder: a run's or step's new state and its receipt, committed together. Writes of
+ * concurrent runs of a tenant are group-committed: one statement (one turn on the tenant's chain
+ * head) carries many state changes with their receipts — the step updates, the run statuses, the
+ * claims and the receipts, as parts of the ledger's append (`appendWith`), autocommitted: one round
+ * trip. A change that runs statements of its own (an approval ticket) goes in a transaction, whose
+ * append comes last so the chain head is locked only while it commits.
  */
 import type { Knex } from 'knex';
 import type { Ledger } from '../ledger/ledger.js';
 import { type JsonValue, newReceiptId, type ReceiptDraft } from '../ledger/receipt.js';
 import { createGroupCommit } from '../storage/group-commit.js';
 import type { PlaybookVersion } from '../storage/playbooks.js';
+import type { ChainedChange } from '../storage/receipts.js';
 import {
+  chainedRunChanges,
+  claimedOf,
   claimSteps,
   type RunUpdate,
   type StepFields,
@@ -80,36 +84,54 @@ const recordConcurrency = 4;
 export type RecordWriter = (tenant: string, change: Change) => Promise<boolean>;
 
 export function createRecordWriter(deps: { knex: Knex; ledger: Ledger }): RecordWriter {
+  const { knex, ledger } = deps;
+  const claimsOf = (changes: Change[]) => changes.flatMap((c) => (c.claim ? [c.claim] : []));
+  const answers = (changes: Change[], claimed: Set<string>) =>
+    changes.map((c) => (c.claim ? claimed.has(`${c.claim.run}\u0000${c.claim.step}`) : false));
+  const receiptsOf = (changes: Change[], drafts: ReceiptDraft[]) =>
+    drafts.flatMap((d, i) => {
+      const end = changes[i]?.end;
+      return end ? [d, end] : [d];
+    });
+
+  /** The changes as parts of the append statement: one round trip, no transaction. */
+  async function alone(tenant: string, changes: Change[], parts: ChainedChange[]) {
+    const drafts = changes.map((c) => c.draft);
+    const { returned } = await ledger.appendWith(tenant, receiptsOf(changes, drafts), parts);
+    return answers(changes, claimedOf(returned));
+  }
+
+  /** The changes in a transaction: when one runs its own statements (`also`), or a row repeats. */
+  function inTransaction(tenant: string, changes: Change[]) {
+    return knex.transaction(async (trx) => {
+      await updateRunsAndSteps(
+        trx,
+        tenant,
+        changes.flatMap((c) => c.steps),
+        changes.flatMap((c) => (c.run ? [c.run] : [])),
+      );
+      const claimed = await claimSteps(trx, tenant, claimsOf(changes));
+      const drafts = changes.map((c) => ({ ...c.draft, id: c.draft.id ?? newReceiptId() }));
+      for (const [i, c] of changes.entries()) await c.also?.(trx, drafts[i]?.id as string);
+      await ledger.appendIn(trx, tenant, receiptsOf(changes, drafts));
+      return answers(changes, claimed);
+    });
+  }
+
   const writer = createGroupCommit<Change, boolean>({
-    commit: (tenant, changes) =>
-      deps.knex.transaction(async (trx) => {
-        await updateRunsAndSteps(
-          trx,
-          tenant,
-          changes.flatMap((c) => c.steps),
-          changes.flatMap((c) => (c.run ? [c.run] : [])),
-        );
-        const claimed = await claimSteps(
-          trx,
-          tenant,
-          changes.flatMap((c) => (c.claim ? [c.claim] : [])),
-        );
-        const drafts = changes.map((c) => ({ ...c.draft, id: c.draft.id ?? newReceiptId() }));
-        for (const [i, c] of changes.entries()) await c.also?.(trx, drafts[i]?.id as string);
-        await deps.ledger.appendIn(
-          trx,
-          tenant,
-          drafts.flatMap((d, i) => {
-            const end = changes[i]?.end;
-            return end ? [d, end] : [d];
-          }),
-        );
-        return changes.map((c) =>
-          c.claim ? claimed.has(`${c.claim.run}\u0000${c.claim.step}`) : false,
-        );
-      }),
+    commit(tenant, changes) {
+      const parts = changes.some((c) => c.also)
+        ? undefined
+        : chainedRunChanges(tenant, {
+            steps: changes.flatMap((c) => c.steps),
+            runs: changes.flatMap((c) => (c.run ? [c.run] : [])),
+            claims: claimsOf(changes),
+          });
+      return parts ? alone(tenant, changes, parts) : inTransaction(tenant, changes);
+    },
     maxWeight: 200,
-    // Runs' changes overlap in flight; only their appends take turns on the chain head.
+    // Batches are sealed and their statements built while the one before commits; only their
+    // appends take turns on the chain head.
     concurrency: recordConcurrency,
   });
   return (tenant, change) => writer.submit(tenant, change);

@@ -21,8 +21,14 @@ export interface ChainHead {
   digest: string | null;
 }
 
-/** Locks the tenant's chain head for the rest of the transaction (serialises appends across processes). */
-export async function lockChainHead(trx: Knex.Transaction, tenant: string): Promise<ChainHead> {
+/**
+ * Locks the tenant's chain head for the rest of the transaction (serialises appends across
+ * processes), creating it on first use. Outside a transaction it only reads (and creates) it.
+ */
+export async function lockChainHead(
+  trx: Knex | Knex.Transaction,
+  tenant: string,
+): Promise<ChainHead> {
   // One round trip: the upsert creates the head on first use and, as an update, row-locks it.
   const { rows } = await trx.raw<{ rows: Array<{ seq: string | number; digest: string | null }> }>(
     `insert into ledger_heads (tenant_id, seq, digest) values (?, 0, null)
@@ -36,59 +42,99 @@ export async function lockChainHead(trx: Knex.Transaction, tenant: string): Prom
 }
 
 /**
+ * A data-modifying statement that commits only with the receipts it is appended with, in the same
+ * statement (`insertChained`). Its SQL must read from `chained`, a one-row relation present only
+ * when the receipts are appended (`update runs as r set … from chained, jsonb_to_recordset(?) …`),
+ * so that it changes nothing otherwise. With `returns`, it ends in `returning …` and its rows come
+ * back.
+ */
+export interface ChainedChange {
+  sql: string;
+  bindings: readonly Knex.RawBinding[];
+  returns?: boolean;
+}
+
+export interface Chained {
+  /** The head after the statement; undefined when the tenant has no head yet (use `lockChainHead`). */
+  head: ChainHead | undefined;
+  /** Per change with `returns`, in order, the rows it returned (none unless appended). */
+  returned: Array<Array<Record<string, unknown>>>;
+}
+
+/**
  * Appends a sealed batch in one statement if the tenant's chain head is still `base`: the head moves
- * to the batch's last receipt, and the receipts and their Disclosures are inserted, each batch as
- * one JSON parameter expanded by `jsonb_to_recordset`. The head row is updated (so row-locked until
- * the transaction ends) whether or not it moved: a writer that finds it locked waits, and READ
- * COMMITTED then evaluates the condition on the committed row — the head it would have sealed
- * against had it waited first. Resolves to the head after the statement: the batch's last receipt
- * when it was appended; otherwise the current head, locked — seal again against it and retry.
- * Undefined when the tenant has no head yet (use `lockChainHead`).
+ * to the batch's last receipt, the receipts and their Disclosures are inserted, each batch as one
+ * JSON parameter expanded by `jsonb_to_recordset`, and the `changes` are made. The head row is
+ * updated (so row-locked until the transaction ends) whether or not it moved: a writer that finds
+ * it locked waits, and READ COMMITTED then evaluates the condition on the committed row — the head
+ * it would have sealed against had it waited first. Resolves to the head after the statement: the
+ * batch's last receipt when it was appended; otherwise the current head (locked, in a transaction)
+ * and nothing was written — seal again against it and retry. Outside a transaction the statement
+ * is its own: the receipts and the changes commit together, or none of them.
  */
 export async function insertChained(
-  trx: Knex.Transaction,
+  trx: Knex | Knex.Transaction,
   tenant: string,
   base: ChainHead,
   rows: ReceiptRow[],
   disclosures: DisclosureRow[],
-): Promise<ChainHead | undefined> {
+  changes: readonly ChainedChange[] = [],
+): Promise<Chained> {
   const last = rows.at(-1);
-  if (!last) return base;
+  if (!last) return { head: base, returned: [] };
   const records = rows.map(({ tenant_id: _t, ...r }) => r);
-  const onBase = 'seq = :baseSeq and digest is not distinct from :baseDigest';
-  const { rows: result } = await trx.raw<{ rows: Array<{ seq: string | number; digest: string }> }>(
+  const onBase = 'seq = ? and digest is not distinct from ?';
+  const set = (column: string) => `${column} = case when ${onBase} then ? else ${column} end`;
+  const ctes = changes.map((c, i) => `, c${i} as (${c.sql})`).join('');
+  const returning = changes.flatMap((c, i) =>
+    c.returns ? [`(select coalesce(json_agg(c${i}), '[]') from c${i}) as r${i}`] : [],
+  );
+  const { rows: result } = await trx.raw<{ rows: Array<Record<string, unknown>> }>(
     `with head as (
-       update ledger_heads
-       set seq = case when ${onBase} then :seq else seq end,
-         digest = case when ${onBase} then :digest else digest end
-       where tenant_id = :tenant
+       update ledger_heads set ${set('seq')}, ${set('digest')}
+       where tenant_id = ?
        returning tenant_id, seq, digest
-     ), moved as (
-       select tenant_id from head where seq = :seq and digest = :digest
+     ), chained as (
+       select tenant_id from head where seq = ? and digest = ?
      ), receipt as (
        insert into receipts (tenant_id, seq, id, kind, at, run_id, body, digest, key_id, sig)
-       select moved.tenant_id, r.seq, r.id, r.kind, r.at, r.run_id, r.body, r.digest, r.key_id, r.sig
-       from moved, jsonb_to_recordset(cast(:receipts as jsonb)) as r(seq bigint, id text, kind text,
+       select chained.tenant_id, r.seq, r.id, r.kind, r.at, r.run_id, r.body, r.digest, r.key_id, r.sig
+       from chained, jsonb_to_recordset(cast(? as jsonb)) as r(seq bigint, id text, kind text,
          at timestamptz, run_id text, body text, digest text, key_id text, sig text)
      ), disclosure as (
        insert into receipt_disclosures (tenant_id, seq, receipt_id, name, disclosure)
-       select moved.tenant_id, d.seq, d.receipt_id, d.name, d.disclosure
-       from moved, jsonb_to_recordset(cast(:disclosures as jsonb)) as d(seq bigint, receipt_id text,
+       select chained.tenant_id, d.seq, d.receipt_id, d.name, d.disclosure
+       from chained, jsonb_to_recordset(cast(? as jsonb)) as d(seq bigint, receipt_id text,
          name text, disclosure text)
-     )
-     select seq, digest from head`,
-    {
+     )${ctes}
+     select seq, digest${returning.map((r) => `, ${r}`).join('')} from head`,
+    [
+      base.seq,
+      base.digest,
+      last.seq,
+      base.seq,
+      base.digest,
+      last.digest,
       tenant,
-      baseSeq: base.seq,
-      baseDigest: base.digest,
-      seq: last.seq,
-      digest: last.digest,
-      receipts: JSON.stringify(records),
-      disclosures: JSON.stringify(disclosures),
-    },
+      last.seq,
+      last.digest,
+      JSON.stringify(records),
+      JSON.stringify(disclosures),
+      ...changes.flatMap((c) => c.bindings),
+    ],
   );
   const row = result[0];
-  return row ? { seq: Number(row.seq), digest: row.digest } : undefined;
+  const returned = changes.flatMap((c, i) => (c.returns ? [parseRows(row?.[`r${i}`])] : []));
+  return {
+    head: row ? { seq: Number(row.seq), digest: row.digest as string } : undefined,
+    returned,
+  };
+}
+
+/** json_agg arrives parsed from PostgreSQL and as text from some drivers. */
+function parseRows(value: unknown): Array<Record<string, unknown>> {
+  if (value === undefined || value === null) return [];
+  return (typeof value === 'string' ? JSON.parse(value) : value) as Array<Record<string, unknown>>;
 }
 
 export async function saveSigningKey(

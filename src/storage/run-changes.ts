@@ -1,9 +1,12 @@
 /**
  * Run changes: how runs and their steps change state. Claiming a step is a conditional update
  * (exactly once); a group commit's step updates and run statuses go in as few statements as their
- * shapes allow, one JSON parameter each. A finished run's status is final.
+ * shapes allow, one JSON parameter each — run in a transaction, or (`chainedRunChanges`) as parts
+ * of the ledger's append statement that commit only with the receipts recording them. A finished
+ * run's status is final.
  */
 import type { Knex } from 'knex';
+import type { ChainedChange } from './receipts.js';
 import type { RunStatus, StepRow } from './runs.js';
 
 /** Moves a step from `pending` to `running`; false if anyone else already did (or it is done). */
@@ -68,8 +71,16 @@ interface Statement {
   bindings: Knex.RawBinding[];
 }
 
-/** One UPDATE per set of updated columns, each for many steps (no step twice in one group). */
-function stepStatements(tenant: string, updates: readonly StepUpdate[]): Statement[] {
+/**
+ * One UPDATE per set of updated columns, each for many steps (no step twice in one group). With
+ * `claim`, each also moves its steps from `pending` to `running` (only those still pending) and
+ * returns the claimed ones; with `chained`, each reads from the ledger's `chained` relation.
+ */
+function stepStatements(
+  tenant: string,
+  updates: readonly StepUpdate[],
+  options: { claim?: boolean; chained?: boolean } = {},
+): Statement[] {
   const byShape = new Map<string, StepUpdate[]>();
   for (const u of updates) {
     const shape = Object.keys(u.fields)
@@ -82,11 +93,12 @@ function stepStatements(tenant: string, updates: readonly StepUpdate[]): Stateme
   }
   const statements: Statement[] = [];
   for (const [shape, group] of byShape) {
-    if (shape === '') continue;
-    const columns = shape.split(',');
+    if (shape === '' && !options.claim) continue;
+    const columns = shape === '' ? [] : shape.split(',');
     const sets = columns.map((c) =>
       c === 'finished' ? 'finished_at = now()' : `"${c}" = v."${c}"`,
     );
+    if (options.claim) sets.push(`status = 'running'`, 'claimed_at = now()');
     const rows = group.map((u) => {
       const row: Record<string, unknown> = { run_id: u.run, step_id: u.step };
       for (const c of columns) if (c !== 'finished') row[c] = u.fields[c as StepColumn];
@@ -94,8 +106,10 @@ function stepStatements(tenant: string, updates: readonly StepUpdate[]): Stateme
     });
     statements.push({
       sql: `update run_steps as s set ${sets.join(', ')}
-       from jsonb_to_recordset(?::jsonb) as v(run_id text, step_id text, ${recordset})
-       where s.tenant_id = ? and s.run_id = v.run_id and s.step_id = v.step_id`,
+       from ${options.chained ? 'chained, ' : ''}jsonb_to_recordset(?::jsonb) as v(run_id text, step_id text, ${recordset})
+       where s.tenant_id = ? and s.run_id = v.run_id and s.step_id = v.step_id${
+         options.claim ? ` and s.status = 'pending' returning s.run_id, s.step_id` : ''
+       }`,
       bindings: [JSON.stringify(rows), tenant],
     });
   }
@@ -103,7 +117,8 @@ function stepStatements(tenant: string, updates: readonly StepUpdate[]): Stateme
 }
 
 const repeats = (keys: string[]) => new Set(keys).size < keys.length;
-const stepKeys = (updates: readonly StepUpdate[]) => updates.map((u) => `${u.run}\u0000${u.step}`);
+const stepKeys = (updates: ReadonlyArray<{ run: string; step: string }>) =>
+  updates.map((u) => `${u.run}\u0000${u.step}`);
 
 /**
  * Applies many step updates in one statement per set of updated columns (a batch of a group
@@ -178,7 +193,11 @@ export async function setRunStatuses(
 }
 
 /** The UPDATE of many runs' statuses (no run twice); a finished status stamps `finished_at`. */
-function runStatement(tenant: string, updates: readonly RunUpdate[]): Statement | undefined {
+function runStatement(
+  tenant: string,
+  updates: readonly RunUpdate[],
+  chained = false,
+): Statement | undefined {
   if (updates.length === 0) return undefined;
   const rows = updates.map((u) => ({
     id: u.run,
@@ -189,8 +208,61 @@ function runStatement(tenant: string, updates: readonly RunUpdate[]): Statement 
   return {
     sql: `update runs as r set status = v.status, error = v.error, updated_at = now(),
        finished_at = case when v.finished then now() else r.finished_at end
-     from jsonb_to_recordset(?::jsonb) as v(id text, status text, error text, finished boolean)
+     from ${chained ? 'chained, ' : ''}jsonb_to_recordset(?::jsonb) as v(id text, status text, error text, finished boolean)
      where r.tenant_id = ? and r.id = v.id and r.finished_at is null`,
     bindings: [JSON.stringify(rows), tenant],
   };
+}
+
+/** A step to claim (pending → running), with the fields its claim sets (its plan, at simulation). */
+export interface StepClaim {
+  run: string;
+  step: string;
+  fields?: StepFields;
+}
+
+/**
+ * Step updates, run statuses and step claims as parts of the ledger's append statement
+ * (`ledger.appendWith`): they commit only with the receipts that record them. A claimed step's
+ * other update goes into its claim (one row is changed once per statement), so a claim lost to
+ * another worker changes nothing of that step. The claim statements return the claimed steps (see
+ * `claimedOf`). Undefined when a step or run repeats: apply those in a transaction instead.
+ */
+export function chainedRunChanges(
+  tenant: string,
+  changes: {
+    steps: readonly StepUpdate[];
+    runs: readonly RunUpdate[];
+    claims: readonly StepClaim[];
+  },
+): ChainedChange[] | undefined {
+  const claimed = new Set(stepKeys(changes.claims));
+  if (claimed.size < changes.claims.length) return undefined;
+  if (repeats(stepKeys(changes.steps)) || repeats(changes.runs.map((u) => u.run))) return undefined;
+  const fieldsOf = new Map(changes.steps.map((u) => [`${u.run}\u0000${u.step}`, u.fields]));
+  const claims = changes.claims.map((c) => ({
+    run: c.run,
+    step: c.step,
+    fields: { ...fieldsOf.get(`${c.run}\u0000${c.step}`), ...c.fields },
+  }));
+  if (claims.some((c) => c.fields.status !== undefined || c.fields.finished)) {
+    throw new Error('a claim sets the status itself and cannot finish its step');
+  }
+  const rest = changes.steps.filter((u) => !claimed.has(`${u.run}\u0000${u.step}`));
+  const run = runStatement(tenant, changes.runs, true);
+  return [
+    ...stepStatements(tenant, rest, { chained: true }),
+    ...(run ? [run] : []),
+    ...stepStatements(tenant, claims, { chained: true, claim: true }).map((st) => ({
+      ...st,
+      returns: true,
+    })),
+  ];
+}
+
+/** The steps the claim statements of `chainedRunChanges` claimed, as `run\u0000step`, from what they returned. */
+export function claimedOf(
+  returned: ReadonlyArray<ReadonlyArray<Record<string, unknown>>>,
+): Set<string> {
+  return new Set(returned.flat().map((r) => `${r.run_id}\u0000${r.step_id}`));
 }

@@ -241,3 +241,97 @@ describeEngines('ledger appends in overlapping transactions', ({ db, engine }) =
     },
   );
 });
+
+describeEngines('ledger appends with changes in one statement', ({ db }) => {
+  const probe = async () => {
+    await db().knex.raw(
+      'create table if not exists append_probe (tenant_id text not null, n int primary key)',
+    );
+    return (n: number) => ({
+      sql: 'insert into append_probe (tenant_id, n) select chained.tenant_id, ? from chained returning n',
+      bindings: [n],
+      returns: true,
+    });
+  };
+
+  it('commits the receipts and the changes together and returns what the changes returned', async () => {
+    const change = await probe();
+    const { ledger } = await createTestLedger(db(), ['with-a']);
+    const { receipts, returned } = await ledger.appendWith(
+      'with-a',
+      [
+        { kind: 'tenant.updated', data: { n: 1 } },
+        { kind: 'tenant.updated', data: { n: 2 } },
+      ],
+      [
+        change(101),
+        {
+          sql: 'update tenants as t set name = ? from chained where t.id = chained.tenant_id',
+          bindings: ['renamed'],
+        },
+      ],
+    );
+    expect(receipts.map((r) => r.payload.seq)).toEqual([1, 2]);
+    expect(returned).toEqual([[{ n: 101 }]]);
+    expect((await db().knex('tenants').where({ id: 'with-a' }).first())?.name).toBe('renamed');
+    expect(verifyBundle(await exportBundle(db().knex, 'with-a')).ok).toBe(true);
+  });
+
+  it('makes the changes once when another writer moved the head first', async () => {
+    const change = await probe();
+    const one = await createTestLedger(db(), ['with-b']);
+    const two = await createTestLedger(db(), ['with-b']);
+    await one.ledger.append('with-b', { kind: 'tenant.updated', data: { by: 'one' } });
+    await two.ledger.append('with-b', { kind: 'tenant.updated', data: { by: 'two' } });
+    // `one` expects the head it left (seq 1): its statement finds seq 2, writes nothing, and the
+    // append goes again on the locked head.
+    const { receipts, returned } = await one.ledger.appendWith(
+      'with-b',
+      [{ kind: 'tenant.updated', data: { by: 'one', again: true } }],
+      [change(202)],
+    );
+    expect(receipts[0]?.payload.seq).toBe(3);
+    expect(returned).toEqual([[{ n: 202 }]]);
+    expect(await db().knex('append_probe').where({ tenant_id: 'with-b' })).toHaveLength(1);
+    const bundle = await exportBundle(db().knex, 'with-b');
+    expect(bundle.receipts.map((r) => r.payload.seq)).toEqual([1, 2, 3]);
+    expect(verifyBundle(bundle).ok).toBe(true);
+  });
+
+  it('writes neither the receipts nor any change when one change fails, and goes on after', async () => {
+    const change = await probe();
+    const { ledger } = await createTestLedger(db(), ['with-c']);
+    await ledger.appendWith('with-c', [{ kind: 'tenant.updated', data: { n: 1 } }], [change(301)]);
+    await expect(
+      ledger.appendWith(
+        'with-c',
+        [{ kind: 'tenant.updated', data: { n: 2 } }],
+        [change(302), change(301)], // 301 again: a primary key violation
+      ),
+    ).rejects.toMatchObject({ code: '23505' });
+    expect(await db().knex('append_probe').where({ tenant_id: 'with-c' })).toHaveLength(1);
+    const next = await ledger.appendWith(
+      'with-c',
+      [{ kind: 'tenant.updated', data: { n: 3 } }],
+      [],
+    );
+    expect(next.receipts[0]?.payload.seq).toBe(2);
+    const bundle = await exportBundle(db().knex, 'with-c');
+    expect(bundle.receipts.map((r) => r.payload.n)).toEqual([1, 3]);
+    expect(verifyBundle(bundle).ok).toBe(true);
+  });
+
+  it('keeps the chain whole with many concurrent appends with changes', async () => {
+    const change = await probe();
+    const { ledger } = await createTestLedger(db(), ['with-d']);
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        ledger.appendWith('with-d', [{ kind: 'tenant.updated', data: { i } }], [change(400 + i)]),
+      ),
+    );
+    expect(await db().knex('append_probe').where({ tenant_id: 'with-d' })).toHaveLength(40);
+    const bundle = await exportBundle(db().knex, 'with-d');
+    expect(bundle.receipts).toHaveLength(40);
+    expect(verifyBundle(bundle).ok).toBe(true);
+  });
+});

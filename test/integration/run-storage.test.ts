@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { beforeAll, expect, it } from 'vitest';
 import { setKillSwitch, stepStops } from '../../src/storage/kill-switches.js';
 import {
+  chainedRunChanges,
+  claimedOf,
   claimSteps,
   setRunStatuses,
   updateRunsAndSteps,
@@ -289,5 +291,55 @@ describeEngines('run storage: batched updates', ({ db }) => {
       .where({ tenant_id: tenant, name: 'p' })
       .update({ disabled: false });
     expect(await stops()).toEqual({ switches: [], disabled: false });
+  });
+
+  it('commits step updates, run statuses and claims inside the append; a lost claim changes nothing', async () => {
+    const { ledger } = await createTestLedger(db());
+    const [r1, r2] = [await newRun(), await newRun()];
+    const theirs = await newRun(other);
+    await claimSteps(db().knex, tenant, [{ run: r2, step: 'a' }]); // another worker got there first
+    const plan = (step: string) => ({ plan: { step }, input_digest: `sha256:${step}` });
+    const parts = chainedRunChanges(tenant, {
+      steps: [r1, r2, theirs].flatMap((run) => [
+        { run, step: 'a', fields: plan('a') },
+        { run, step: 'b', fields: plan('b') },
+      ]),
+      runs: [r1, r2].map((run) => ({ run, status: 'running' as const, error: null })),
+      claims: [r1, r2, theirs].map((run) => ({ run, step: 'a' })),
+    });
+    if (!parts) throw new Error('no repeats here: expected parts of one statement');
+    const { receipts, returned } = await ledger.appendWith(
+      tenant,
+      [{ kind: 'run.simulated', run: r1 }],
+      parts,
+    );
+    expect(receipts).toHaveLength(1);
+    expect([...claimedOf(returned)]).toEqual([`${r1}\u0000a`]);
+    const [a1, b1] = await getSteps(db().knex, tenant, r1);
+    expect([a1?.status, a1?.plan, a1?.input_digest]).toEqual([
+      'running',
+      { step: 'a' },
+      'sha256:a',
+    ]);
+    expect([b1?.status, b1?.plan]).toEqual(['pending', { step: 'b' }]);
+    const [a2, b2] = await getSteps(db().knex, tenant, r2);
+    expect([a2?.status, a2?.plan, b2?.plan]).toEqual(['running', null, { step: 'b' }]);
+    expect((await getRunRow(db().knex, tenant, r1))?.status).toBe('running');
+    const [t1] = await getSteps(db().knex, other, theirs);
+    expect([t1?.status, t1?.plan]).toEqual(['pending', null]);
+  });
+
+  it('leaves repeated rows to a transaction, and refuses a claim that sets a status', () => {
+    const step = { run: 'r', step: 'a', fields: { error: 'x' } };
+    expect(
+      chainedRunChanges(tenant, { steps: [step, step], runs: [], claims: [] }),
+    ).toBeUndefined();
+    expect(() =>
+      chainedRunChanges(tenant, {
+        steps: [],
+        runs: [],
+        claims: [{ run: 'r', step: 'a', fields: { status: 'succeeded' } }],
+      }),
+    ).toThrow(/sets the status itself/);
   });
 });
