@@ -1,15 +1,16 @@
 /**
- * Start-runs: inside the ingest transaction, each new trigger starts one run per matching, enabled
- * playbook (its current version), queued with its steps pending; a batch's runs are inserted
- * together. The queue is told after commit. A trigger that matches a disabled playbook starts
- * nothing there, and says so in a `trigger.skipped` receipt (which ingest appends).
+ * Start-runs: each new trigger starts one run per matching, enabled playbook (its current
+ * version), queued with its steps pending. The tenant's current versions are read while ingest
+ * reads its dedup keys; a batch's runs are then inserted in ingest's statement, with the triggers
+ * and their receipts. The queue is told after commit. A trigger that matches a disabled playbook
+ * starts nothing there, and says so in a `trigger.skipped` receipt (which ingest appends).
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { WardenError } from '../errors.js';
 import type { ReceiptDraft } from '../ledger/receipt.js';
 import { currentVersions, type PlaybookVersion } from '../storage/playbooks.js';
-import { insertRuns, type NewRun } from '../storage/runs.js';
+import { insertRuns, insertRunsChanges, type NewRun } from '../storage/runs.js';
 import type { StartRuns } from '../triggers/ingest.js';
 import { playbookMatches } from './match.js';
 import { runContext } from './run-context.js';
@@ -69,34 +70,34 @@ export async function createRun(
 
 /** The `startRuns` seam for ingest. */
 export function createStartRuns(): StartRuns {
-  return async (trx, tenant, triggers) => {
-    const runs = new Map<string, string[]>();
-    const receipts: ReceiptDraft[] = [];
-    if (triggers.length === 0) return { runs, receipts };
-    const versions = await currentVersions(trx, tenant);
-    const created: NewRun[] = [];
-    for (const trigger of triggers) {
-      const ids: string[] = [];
-      for (const version of versions) {
-        if (!playbookMatches(version.definition, trigger)) continue;
-        if (!version.disabled) {
-          const run = newRun(version, trigger, {}, `playbook:${version.name}`);
-          created.push(run);
-          ids.push(run.id);
-          continue;
+  return async (knex, tenant) => {
+    const versions = await currentVersions(knex, tenant);
+    return (triggers) => {
+      const runs = new Map<string, string[]>();
+      const receipts: ReceiptDraft[] = [];
+      const created: NewRun[] = [];
+      for (const trigger of triggers) {
+        const ids: string[] = [];
+        for (const version of versions) {
+          if (!playbookMatches(version.definition, trigger)) continue;
+          if (!version.disabled) {
+            const run = newRun(version, trigger, {}, `playbook:${version.name}`);
+            created.push(run);
+            ids.push(run.id);
+            continue;
+          }
+          receipts.push({
+            kind: 'trigger.skipped',
+            data: {
+              trigger: trigger.id,
+              playbook: `${version.name}@${version.digest}`,
+              reason: 'playbook_disabled',
+            },
+          });
         }
-        receipts.push({
-          kind: 'trigger.skipped',
-          data: {
-            trigger: trigger.id,
-            playbook: `${version.name}@${version.digest}`,
-            reason: 'playbook_disabled',
-          },
-        });
+        if (ids.length > 0) runs.set(trigger.id, ids);
       }
-      if (ids.length > 0) runs.set(trigger.id, ids);
-    }
-    await insertRuns(trx, created);
-    return { runs, receipts };
+      return { runs, receipts, changes: insertRunsChanges(created) };
+    };
   };
 }

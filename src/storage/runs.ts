@@ -4,6 +4,7 @@
  */
 import type { Knex } from 'knex';
 import type { JsonValue } from '../ledger/receipt.js';
+import type { ChainedChange } from './receipts.js';
 
 export type RunStatus =
   | 'queued'
@@ -74,6 +75,20 @@ export async function insertRun(trx: Knex, run: NewRun): Promise<void> {
 /** Inserts runs and their steps in one statement, each set as one JSON parameter. */
 export async function insertRuns(trx: Knex, runs: NewRun[]): Promise<void> {
   if (runs.length === 0) return;
+  const [run, steps] = runInserts(runs, false);
+  await trx.raw(`with run as (${run.sql}) ${steps.sql}`, [...run.bindings, ...steps.bindings]);
+}
+
+/** Inserts runs and their steps as parts of the ledger's append statement (with their receipts). */
+export function insertRunsChanges(runs: NewRun[]): ChainedChange[] {
+  return runs.length === 0 ? [] : runInserts(runs, true);
+}
+
+/** The INSERTs of runs (queued) and of their steps (pending); with `chained`, reading `chained`. */
+function runInserts(runs: NewRun[], chained: boolean): [ChainedChange, ChainedChange] {
+  // Chained, a row's tenant is the one whose receipts record it.
+  const from = chained ? 'chained, ' : '';
+  const tenantOf = (alias: string) => (chained ? 'chained.tenant_id' : `${alias}.tenant_id`);
   const runRows = runs.map((run) => ({
     id: run.id,
     tenant_id: run.tenant,
@@ -92,21 +107,24 @@ export async function insertRuns(trx: Knex, runs: NewRun[]): Promise<void> {
       uses: s.uses,
     })),
   );
-  await trx.raw(
-    `with run as (
-       insert into runs (id, tenant_id, playbook_version_id, playbook_name, trigger_id, status,
+  return [
+    {
+      sql: `insert into runs (id, tenant_id, playbook_version_id, playbook_name, trigger_id, status,
          context, initiator)
-       select r.id, r.tenant_id, r.playbook_version_id, r.playbook_name, r.trigger_id, 'queued',
+       select r.id, ${tenantOf('r')}, r.playbook_version_id, r.playbook_name, r.trigger_id, 'queued',
          r.context, r.initiator
-       from jsonb_to_recordset(?::jsonb) as r(id text, tenant_id text, playbook_version_id text,
-         playbook_name text, trigger_id text, context jsonb, initiator text)
-     )
-     insert into run_steps (run_id, tenant_id, step_id, position, uses, status)
-     select s.run_id, s.tenant_id, s.step_id, s.position, s.uses, 'pending'
-     from jsonb_to_recordset(?::jsonb) as s(run_id text, tenant_id text, step_id text,
-       position int, uses text)`,
-    [JSON.stringify(runRows), JSON.stringify(stepRows)],
-  );
+       from ${from}jsonb_to_recordset(?::jsonb) as r(id text, tenant_id text, playbook_version_id text,
+         playbook_name text, trigger_id text, context jsonb, initiator text)`,
+      bindings: [JSON.stringify(runRows)],
+    },
+    {
+      sql: `insert into run_steps (run_id, tenant_id, step_id, position, uses, status)
+       select s.run_id, ${tenantOf('s')}, s.step_id, s.position, s.uses, 'pending'
+       from ${from}jsonb_to_recordset(?::jsonb) as s(run_id text, tenant_id text, step_id text,
+         position int, uses text)`,
+      bindings: [JSON.stringify(stepRows)],
+    },
+  ];
 }
 
 export async function getRunRow(

@@ -1,10 +1,11 @@
 /** Trigger storage: dedup lookups, firing→resolved links and inserts, always scoped by tenant. */
 import type { Knex } from 'knex';
 import type { TriggerEvent } from '../triggers/trigger-event.js';
+import type { ChainedChange } from './receipts.js';
 
 /** Ids of the tenant's triggers already stored under these dedup keys. */
 export async function existingDedupKeys(
-  trx: Knex.Transaction,
+  trx: Knex,
   tenant: string,
   keys: string[],
 ): Promise<Map<string, string>> {
@@ -30,7 +31,7 @@ export const firingKeyOf = (k: FiringKey) => `${k.source}\u0000${k.fingerprint}\
  * key, since Alertmanager's nanoseconds survive neither timestamptz nor a JS Date.
  */
 export async function firingTriggers(
-  trx: Knex.Transaction,
+  trx: Knex,
   tenant: string,
   keys: FiringKey[],
 ): Promise<Map<string, string>> {
@@ -58,35 +59,71 @@ export async function firingTriggers(
   return found;
 }
 
-export async function insertTriggers(
-  trx: Knex.Transaction,
+/**
+ * Inserts triggers as a part of the ledger's append statement (with their `trigger.received`
+ * receipts): one JSON parameter. A dedup key stored meanwhile fails the statement (23505).
+ */
+export function insertTriggersChange(
   events: Array<TriggerEvent & { delivery: Record<string, unknown> }>,
-): Promise<void> {
-  if (events.length === 0) return;
-  await trx('triggers').insert(
-    events.map((e) => ({
-      id: e.id,
-      tenant_id: e.tenant,
-      source: e.source,
-      kind: e.kind,
-      status: e.status,
-      fingerprint: e.fingerprint,
-      dedup_key: e.dedupKey,
-      labels: JSON.stringify(e.labels),
-      annotations: JSON.stringify(e.annotations),
-      starts_at: e.startsAt,
-      ends_at: e.endsAt,
-      event_type: e.eventType,
-      data: e.data === null ? null : JSON.stringify(e.data),
-      links: JSON.stringify(e.links),
-      delivery: JSON.stringify(e.delivery),
-      body_digest: e.bodyDigest,
-      received_at: e.receivedAt,
-      resolves: e.resolves,
-      receipt_id: e.receiptId,
-    })),
-  );
+): ChainedChange {
+  const rows = events.map((e) => ({
+    id: e.id,
+    source: e.source,
+    kind: e.kind,
+    status: e.status,
+    fingerprint: e.fingerprint,
+    dedup_key: e.dedupKey,
+    labels: e.labels,
+    annotations: e.annotations,
+    starts_at: e.startsAt,
+    ends_at: e.endsAt,
+    event_type: e.eventType,
+    data: e.data,
+    links: e.links,
+    delivery: e.delivery,
+    body_digest: e.bodyDigest,
+    received_at: e.receivedAt,
+    resolves: e.resolves,
+    receipt_id: e.receiptId,
+  }));
+  const columns = Object.keys(triggerColumns).join(', ');
+  // A trigger's tenant is the one whose receipts record it.
+  const values = Object.keys(triggerColumns)
+    .map((c) => (c === 'tenant_id' ? 'chained.tenant_id' : `t.${c}`))
+    .join(', ');
+  const typed = Object.entries(triggerColumns)
+    .filter(([name]) => name !== 'tenant_id')
+    .map(([name, type]) => `${name} ${type}`)
+    .join(', ');
+  return {
+    sql: `insert into triggers (${columns})
+      select ${values} from chained, jsonb_to_recordset(?::jsonb) as t(${typed})`,
+    bindings: [JSON.stringify(rows)],
+  };
 }
+
+/** The SQL type of each column a new trigger sets, for `jsonb_to_recordset`. */
+const triggerColumns = {
+  id: 'text',
+  tenant_id: 'text', // from `chained`
+  source: 'text',
+  kind: 'text',
+  status: 'text',
+  fingerprint: 'text',
+  dedup_key: 'text',
+  labels: 'jsonb',
+  annotations: 'jsonb',
+  starts_at: 'timestamptz',
+  ends_at: 'timestamptz',
+  event_type: 'text',
+  data: 'jsonb',
+  links: 'jsonb',
+  delivery: 'jsonb',
+  body_digest: 'text',
+  received_at: 'timestamptz',
+  resolves: 'text',
+  receipt_id: 'text',
+} as const;
 
 interface TriggerRow {
   id: string;

@@ -1,12 +1,13 @@
 /**
- * Ingest: turns a delivery's drafts into stored triggers with their receipts, in one transaction,
- * before anyone is told "accepted". Concurrent deliveries of a tenant are committed together
- * (group commit; two transactions of a tenant may be under way at once). A redelivered alert state
- * is answered `duplicate: true` and starts nothing, however many processes receive it: a dedup key
- * stored earlier is found by the dedup select; one being stored at the same moment by another
- * transaction makes this one's insert wait for it and then fail on the unique (tenant, dedup key),
- * and the batch is tried again, when the select finds it. Receipts are appended last, so the
- * tenant's chain head is locked only while the transaction commits.
+ * Ingest: turns a delivery's drafts into stored triggers with their receipts before anyone is told
+ * "accepted". Concurrent deliveries of a tenant are committed together (group commit; two batches
+ * of a tenant may be under way at once). A batch is two round trips: the reads (dedup keys, the
+ * firing alerts resolved ones end, the playbooks to match) at once, then one statement that
+ * appends the receipts and inserts the triggers and the runs they start (`ledger.appendWith`),
+ * all committed together or not at all. A redelivered alert state is answered `duplicate: true`
+ * and starts nothing, however many processes receive it: a dedup key stored earlier is found by
+ * the dedup read; one stored at the same moment by another process fails this statement on the
+ * unique (tenant, dedup key), and the batch is tried again, when the read finds it.
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
@@ -14,24 +15,27 @@ import { isWardenError, WardenError } from '../errors.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { type JsonValue, newReceiptId, type ReceiptDraft } from '../ledger/receipt.js';
 import { createGroupCommit } from '../storage/group-commit.js';
+import type { ChainedChange } from '../storage/receipts.js';
 import {
   existingDedupKeys,
   type FiringKey,
   firingKeyOf,
   firingTriggers,
-  insertTriggers,
+  insertTriggersChange,
 } from '../storage/triggers.js';
 import type { Accepted, Delivery, TriggerDraft, TriggerEvent } from './trigger-event.js';
 
 /**
- * Starts the runs for new triggers inside the ingest transaction (the pipeline's seam); returns
- * run ids per trigger id and the receipts to append with the triggers' (ingest appends them last).
+ * Starts the runs for new triggers (the pipeline's seam): reads what it needs (while ingest reads
+ * its own), then, given the batch's new triggers, says the run ids per trigger id, the receipts to
+ * append with the triggers' and the changes (the runs' inserts) that commit with them.
  */
-export type StartRuns = (
-  trx: Knex.Transaction,
-  tenant: string,
-  triggers: TriggerEvent[],
-) => Promise<{ runs: Map<string, string[]>; receipts: ReceiptDraft[] }>;
+export type StartRuns = (knex: Knex, tenant: string) => Promise<StartRunsFor>;
+export type StartRunsFor = (triggers: TriggerEvent[]) => {
+  runs: Map<string, string[]>;
+  receipts: ReceiptDraft[];
+  changes: ChainedChange[];
+};
 
 export interface Ingest {
   accept(tenant: string, delivery: Delivery, drafts: TriggerDraft[]): Promise<Accepted[]>;
@@ -75,37 +79,40 @@ export function createIngest(options: CreateIngestOptions): Ingest {
   }
 
   async function commitOnce(tenant: string, items: Item[]): Promise<Accepted[][]> {
-    return knex.transaction(async (trx) => {
-      const all = items.flatMap((it) => it.drafts);
-      const known = await existingDedupKeys(trx, tenant, [...new Set(all.map((d) => d.dedupKey))]);
-      const fresh: Stored[] = [];
-      const answers = items.map((item) =>
-        item.drafts.map((draft): { id: string; duplicate: boolean } => {
-          const seen = known.get(draft.dedupKey);
-          if (seen) return { id: seen, duplicate: true };
-          const event = toEvent(tenant, item.delivery, draft);
-          known.set(draft.dedupKey, event.id); // a repeat later in this batch is a duplicate too
-          fresh.push(event);
-          return { id: event.id, duplicate: false };
-        }),
+    const all = items.flatMap((it) => it.drafts);
+    const [known, firing, plan] = await Promise.all([
+      existingDedupKeys(knex, tenant, [...new Set(all.map((d) => d.dedupKey))]),
+      firingTriggers(knex, tenant, resolvedKeys(all)),
+      startRuns?.(knex, tenant),
+    ]);
+    const fresh: Stored[] = [];
+    const answers = items.map((item) =>
+      item.drafts.map((draft): { id: string; duplicate: boolean } => {
+        const seen = known.get(draft.dedupKey);
+        if (seen) return { id: seen, duplicate: true };
+        const event = toEvent(tenant, item.delivery, draft);
+        known.set(draft.dedupKey, event.id); // a repeat later in this batch is a duplicate too
+        fresh.push(event);
+        return { id: event.id, duplicate: false };
+      }),
+    );
+    linkResolved(fresh, firing);
+    const started = plan?.(fresh);
+    const runs = started?.runs ?? new Map<string, string[]>();
+    if (fresh.length > 0) {
+      await ledger.appendWith(
+        tenant,
+        [...fresh.map(receiptDraft), ...(started?.receipts ?? [])],
+        [insertTriggersChange(fresh), ...(started?.changes ?? [])],
       );
-      await linkResolved(trx, tenant, fresh);
-      await insertTriggers(trx, fresh);
-      const started = startRuns ? await startRuns(trx, tenant, fresh) : undefined;
-      const runs = started?.runs ?? new Map<string, string[]>();
-      // Last, so the chain head stays locked only for the commit.
-      await ledger.appendIn(trx, tenant, [
-        ...fresh.map(receiptDraft),
-        ...(started?.receipts ?? []),
-      ]);
-      return answers.map((entries) =>
-        entries.map(({ id, duplicate }) => ({
-          triggerId: id,
-          duplicate,
-          runs: duplicate ? [] : (runs.get(id) ?? []),
-        })),
-      );
-    });
+    }
+    return answers.map((entries) =>
+      entries.map(({ id, duplicate }) => ({
+        triggerId: id,
+        duplicate,
+        runs: duplicate ? [] : (runs.get(id) ?? []),
+      })),
+    );
   }
 
   const writer = createGroupCommit<Item, Accepted[]>({
@@ -145,23 +152,31 @@ function toEvent(tenant: string, delivery: Delivery, draft: TriggerDraft): Store
   };
 }
 
-/** Links each resolved alert to the firing trigger it ends: stored earlier, or earlier in this batch. */
-async function linkResolved(trx: Knex.Transaction, tenant: string, fresh: Stored[]): Promise<void> {
-  const keyOf = (e: Stored): FiringKey | undefined =>
-    e.kind === 'alert' && e.fingerprint && e.startsAt
-      ? { source: e.source, fingerprint: e.fingerprint, startsAt: e.startsAt }
-      : undefined;
+const firingKey = (d: TriggerDraft): FiringKey | undefined =>
+  d.kind === 'alert' && d.fingerprint && d.startsAt
+    ? { source: d.source, fingerprint: d.fingerprint, startsAt: d.startsAt }
+    : undefined;
+
+/** The firing alerts the batch's resolved notifications may end (looked up among stored triggers). */
+function resolvedKeys(drafts: TriggerDraft[]): FiringKey[] {
+  return drafts.flatMap((d) => {
+    const key = d.status === 'resolved' ? firingKey(d) : undefined;
+    return key ? [key] : [];
+  });
+}
+
+/**
+ * Links each resolved alert to the firing trigger it ends: earlier in this batch, or stored
+ * earlier (`stored`, by firingKeyOf).
+ */
+function linkResolved(fresh: Stored[], stored: Map<string, string>): void {
   const inBatch = new Map<string, string>();
-  const wanted: FiringKey[] = [];
   for (const e of fresh) {
-    const key = keyOf(e);
-    if (!key) continue;
-    if (e.status === 'firing') inBatch.set(firingKeyOf(key), e.id);
-    else if (e.status === 'resolved') wanted.push(key);
+    const key = e.status === 'firing' ? firingKey(e) : undefined;
+    if (key) inBatch.set(firingKeyOf(key), e.id);
   }
-  const stored = await firingTriggers(trx, tenant, wanted);
   for (const e of fresh) {
-    const key = e.status === 'resolved' ? keyOf(e) : undefined;
+    const key = e.status === 'resolved' ? firingKey(e) : undefined;
     if (key) e.resolves = inBatch.get(firingKeyOf(key)) ?? stored.get(firingKeyOf(key)) ?? null;
   }
 }
