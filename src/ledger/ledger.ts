@@ -4,13 +4,17 @@
  * Safety comes from the database: the tenant's chain head row moves with every append, only from
  * the head the batch was sealed against (`insertChained`), and stays row-locked until the
  * appending transaction ends — so appends from any number of connections and processes form one
- * chain, never a fork. Speed comes from keeping that lock short: a batch is sealed (canonicalised,
- * digested, signed) before it touches the head, against the head this process expects, and written
- * in one statement that is the caller's last before COMMIT; only when the head moved elsewhere is it
- * locked, sealed again and written. Within a process, appends issue their chain statements in call
- * order, so a transaction's statement waits in PostgreSQL's lock queue for the one before it to
- * commit and goes on at once, rather than failing and sealing again. Callers' own appends are
- * grouped into one transaction (group commit), and the next group is sealed while one commits.
+ * chain, never a fork. When the head moved elsewhere (another process appended, a transaction
+ * rolled back), the statement writes nothing and says where: the batch is sealed again against it
+ * and written under the lock.
+ *
+ * Speed comes from round trips saved and a short lock. Most appends (`append`, `appendWith`) are
+ * one autocommitted statement that also makes the state changes the receipts record. Within a
+ * process a tenant's appends take turns in call order, and those that arrive while one is written
+ * go together in the next statement (group commit). Each is chained and signed on arrival, against
+ * the head the appends in front of it will leave, so a turn holds only the statement. An append
+ * inside a caller's transaction (`appendIn`) takes the same turns; its statement is the
+ * transaction's last, so the head stays locked only while it commits.
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
@@ -55,6 +59,14 @@ export interface Ledger {
     tenant: string,
     drafts: ReceiptDraft[],
     changes: readonly ChainedChange[],
+    options?: {
+      /**
+       * Names of the rows the changes touch (`run:<id>`): appends waiting together may be written
+       * in one statement, but never two touching a common row (PostgreSQL would make only one of
+       * two changes to one row in a statement).
+       */
+      touches?: readonly string[];
+    },
   ): Promise<{ receipts: Receipt[]; returned: Array<Array<Record<string, unknown>>> }>;
   /** Resolves when every queued append has settled (for shutdown). */
   drain(): Promise<void>;
@@ -91,6 +103,46 @@ interface Sealed {
   disclosures: DisclosureRow[];
 }
 
+/** A batch chained onto `base` (its head known) whose signatures may still be on their way. */
+interface Prepared {
+  base: ChainHead;
+  head: ChainHead;
+  signed: Promise<Sealed>;
+}
+
+/** What an autocommitted append wrote: its receipts, and per change with `returns` its rows. */
+interface Written {
+  receipts: Receipt[];
+  returned: Array<Array<Record<string, unknown>>>;
+}
+
+/** An autocommitted append waiting for its tenant's turn. */
+interface Request {
+  drafts: ReceiptDraft[];
+  changes: readonly ChainedChange[];
+  /** Rows its changes touch: appends touching a common one are never written together. */
+  touches: readonly string[];
+  ahead: Promise<Prepared | undefined>;
+  /** Leaves the line (once written or failed). */
+  done(): void;
+  onTurn(): void;
+  resolve(written: Written): void;
+  reject(err: unknown): void;
+}
+
+/** Consecutive sealed batches (each chained onto the one before) as one. */
+function joinSealed(parts: Sealed[]): Sealed {
+  const first = parts[0] as Sealed;
+  const last = parts.at(-1) as Sealed;
+  return {
+    base: first.base,
+    head: last.head,
+    receipts: parts.flatMap((p) => p.receipts),
+    rows: parts.flatMap((p) => p.rows),
+    disclosures: parts.flatMap((p) => p.disclosures),
+  };
+}
+
 /** Receipts prepared, then handed to the signer, at a time (the worker signer takes >= 64). */
 const sliceSize = 100;
 
@@ -115,6 +167,13 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
   const flushing = new Map<string, Promise<void>>();
   /** Per tenant, the head after the newest append this process wrote: sealed against, never trusted. */
   const expected = new Map<string, ChainHead>();
+  /**
+   * Per tenant, the head the newest append in line will leave if it goes as prepared (a prediction:
+   * checked in its turn); the next append prepares against it.
+   */
+  const leaving = new Map<string, Promise<ChainHead | undefined>>();
+  /** Per tenant, the autocommitted appends waiting for its turn, in call order. */
+  const waiting = new Map<string, Request[]>();
   /** Per tenant, the end of the newest append's turn: appends write their chain statement in call order. */
   const turns = new Map<string, Promise<void>>();
   /** The chain heads an open transaction holds (locked by its own append), by tenant. */
@@ -131,12 +190,16 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
   };
 
   /**
-   * Chains drafts onto `base` (payload, canonical bytes, digest — each `prev` is the digest before it),
-   * then signs them slice by slice; signatures are not part of the chain, so they may be made
-   * elsewhere (a worker thread) while the next slice is prepared. Between slices it yields to the
-   * event loop, so a commit in flight progresses.
+   * Chains drafts onto `base` (payload, canonical bytes, digest — each `prev` is the digest before
+   * it): resolves once the batch's head is known. Signatures are not part of the chain, so they
+   * are made meanwhile (slice by slice, on a worker thread) and `signed` resolves with them.
+   * Between slices it yields to the event loop, so a commit in flight progresses.
    */
-  async function seal(tenant: string, drafts: ReceiptDraft[], base: ChainHead): Promise<Sealed> {
+  async function prepare(
+    tenant: string,
+    drafts: ReceiptDraft[],
+    base: ChainHead,
+  ): Promise<Prepared> {
     const at = clock().toISOString();
     const head = { ...base };
     const prepared: PreparedReceipt[] = [];
@@ -160,7 +223,22 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
       sigs.catch(() => {});
       signing.push(sigs);
     }
-    const sigs = (await Promise.all(signing)).flat();
+    const signed = Promise.all(signing).then((all) =>
+      sealedOf(tenant, drafts, base, head, prepared, all.flat(), at),
+    );
+    signed.catch(() => {}); // awaited by whoever writes the batch
+    return { base, head, signed };
+  }
+
+  function sealedOf(
+    tenant: string,
+    drafts: ReceiptDraft[],
+    base: ChainHead,
+    head: ChainHead,
+    prepared: PreparedReceipt[],
+    sigs: string[],
+    at: string,
+  ): Sealed {
     const receipts = prepared.map((p, i) => signedReceipt(p, signer.keyId, sigs[i] as string));
     const rows = receipts.map((receipt, i): ReceiptRow => {
       const draft = drafts[i] as ReceiptDraft;
@@ -188,6 +266,11 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
       ),
     );
     return { base, head, receipts, rows, disclosures };
+  }
+
+  /** Chains and signs drafts onto `base`. */
+  async function seal(tenant: string, drafts: ReceiptDraft[], base: ChainHead): Promise<Sealed> {
+    return (await prepare(tenant, drafts, base)).signed;
   }
 
   /** Resolves when the tenant's previous append has written its chain statement; then call the release. */
@@ -220,11 +303,17 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
     const tx = rootOf(trx); // a savepoint's appends hold the head for its outer transaction
     let heads = held.get(tx);
     const own = heads?.get(tenant);
+    // A transaction holding the head seals on it; otherwise the append joins the line.
+    const line = own ? undefined : inLine(tenant, (b) => prepare(tenant, drafts, b));
     let release: (() => void) | undefined;
     try {
       if (!own) release = await takeTurn(tenant);
       let base = own ?? expected.get(tenant) ?? (await lockChainHead(trx, tenant));
-      let sealed = await seal(tenant, drafts, base);
+      const prepared = await line?.ahead;
+      let sealed =
+        prepared && sameHead(prepared.base, base)
+          ? await prepared.signed
+          : await seal(tenant, drafts, base);
       for (let attempt = 0; ; attempt++) {
         const { head } = await insertChained(trx, tenant, base, sealed.rows, sealed.disclosures);
         if (head && sameHead(head, sealed.head)) break;
@@ -249,26 +338,110 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
       throw explain(err, tenant);
     } finally {
       release?.();
+      line?.done();
     }
   }
 
   /**
-   * Appends `drafts` with `changes` in one statement of its own (autocommitted), in its turn,
-   * sealed against the head expected after this process's previous append. If the head is
-   * elsewhere, that statement wrote nothing: the head is then locked in a transaction, the batch
-   * sealed against it and written there.
+   * Appends `drafts` with `changes` in an autocommitted statement, in the tenant's turn. Appends
+   * waiting for the turn together go in one statement (up to `maxBatch` receipts; changes touching
+   * the same rows never together), so a busy tenant's chain takes few, larger statements. Each is
+   * chained and signed on arrival, against the head the appends in front of it will leave if they
+   * go as prepared; in its turn, if the head is another (one in front failed, or another process
+   * appended), the statement's batch is sealed again. If the head is elsewhere when the statement
+   * runs, it wrote nothing: the head is then locked in a transaction, the batch sealed against it
+   * and written there. If the statement fails, its appends are written one by one, so one bad
+   * append fails alone.
    */
-  async function writeAlone(
+  function writeAlone(
     tenant: string,
     drafts: ReceiptDraft[],
     changes: readonly ChainedChange[],
-    ahead?: Sealed,
-  ): Promise<{ sealed: Sealed; returned: Array<Array<Record<string, unknown>>> }> {
-    const release = await takeTurn(tenant);
+    options: { onTurn?: () => void; touches?: readonly string[] } = {},
+  ): Promise<Written> {
+    return new Promise<Written>((resolve, reject) => {
+      const line = inLine(tenant, (base) => prepare(tenant, drafts, base));
+      const request: Request = {
+        drafts,
+        changes,
+        touches: options.touches ?? [],
+        ahead: line.ahead,
+        done: line.done,
+        onTurn: options.onTurn ?? (() => {}),
+        resolve,
+        reject,
+      };
+      const queue = waiting.get(tenant);
+      if (queue) {
+        queue.push(request);
+      } else {
+        const mine = [request];
+        waiting.set(tenant, mine);
+        void writeWaiting(tenant, mine);
+      }
+    });
+  }
+
+  /** Writes the tenant's waiting appends, as many together as may go, a statement per turn. */
+  async function writeWaiting(tenant: string, queue: Request[]): Promise<void> {
+    while (queue.length > 0) {
+      const release = await takeTurn(tenant);
+      const batch = takeTogether(queue);
+      try {
+        for (const r of batch) r.onTurn();
+        try {
+          const results = await writeTogether(tenant, batch);
+          for (const [i, r] of batch.entries()) r.resolve(results[i] as Written);
+        } catch (err) {
+          if (batch.length === 1) {
+            batch[0]?.reject(err);
+          } else {
+            for (const r of batch) {
+              await writeTogether(tenant, [r]).then(([w]) => r.resolve(w as Written), r.reject);
+            }
+          }
+        }
+      } finally {
+        release();
+        for (const r of batch) r.done();
+      }
+    }
+    waiting.delete(tenant);
+  }
+
+  /** The longest front of the queue that may share a statement. */
+  function takeTogether(queue: Request[]): Request[] {
+    const touched = new Set<string>();
+    let receipts = 0;
+    let n = 0;
+    for (const r of queue) {
+      if (
+        n > 0 &&
+        (receipts + r.drafts.length > maxBatch || r.touches.some((t) => touched.has(t)))
+      ) {
+        break;
+      }
+      for (const t of r.touches) touched.add(t);
+      receipts += r.drafts.length;
+      n++;
+    }
+    return queue.splice(0, n);
+  }
+
+  /** One statement for `batch`: its receipts in order, and every change. */
+  async function writeTogether(tenant: string, batch: Request[]): Promise<Written[]> {
+    const drafts = batch.flatMap((r) => r.drafts);
+    const changes = batch.flatMap((r) => r.changes);
     try {
+      const prepared = await Promise.all(batch.map((r) => r.ahead));
       const base = expected.get(tenant) ?? (await lockChainHead(knex, tenant));
-      const sealed = ahead && sameHead(ahead.base, base) ? ahead : await seal(tenant, drafts, base);
-      const { head, returned } = await insertChained(
+      const chained = prepared.every(
+        (p, i) => p && sameHead(p.base, i === 0 ? base : (prepared[i - 1] as Prepared).head),
+      );
+      const sealed = chained
+        ? joinSealed(await Promise.all(prepared.map((p) => (p as Prepared).signed)))
+        : await seal(tenant, drafts, base);
+      let result = await insertChained(
         knex,
         tenant,
         base,
@@ -276,51 +449,74 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
         sealed.disclosures,
         changes,
       );
-      if (head && sameHead(head, sealed.head)) {
-        expected.set(tenant, sealed.head);
-        return { sealed, returned };
-      }
-      const locked = await knex.transaction(async (trx) => {
-        const current = await lockChainHead(trx, tenant);
-        const resealed = await seal(tenant, drafts, current);
-        const again = await insertChained(
-          trx,
-          tenant,
-          current,
-          resealed.rows,
-          resealed.disclosures,
-          changes,
-        );
-        if (!again.head || !sameHead(again.head, resealed.head)) {
-          throw new Error(
-            `the chain head of tenant ${tenant} moved while this transaction held it`,
+      let written = sealed;
+      if (!result.head || !sameHead(result.head, sealed.head)) {
+        ({ written, result } = await knex.transaction(async (trx) => {
+          const current = await lockChainHead(trx, tenant);
+          const resealed = await seal(tenant, drafts, current);
+          const again = await insertChained(
+            trx,
+            tenant,
+            current,
+            resealed.rows,
+            resealed.disclosures,
+            changes,
           );
-        }
-        return { sealed: resealed, returned: again.returned };
+          if (!again.head || !sameHead(again.head, resealed.head)) {
+            throw new Error(
+              `the chain head of tenant ${tenant} moved while this transaction held it`,
+            );
+          }
+          return { written: resealed, result: again };
+        }));
+      }
+      expected.set(tenant, written.head);
+      // Hand each append its receipts and what its changes returned.
+      let receipt = 0;
+      let returnedAt = 0;
+      return batch.map((r) => {
+        const receipts = written.receipts.slice(receipt, receipt + r.drafts.length);
+        receipt += r.drafts.length;
+        const returning = r.changes.filter((c) => c.returns).length;
+        const returned = result.returned.slice(returnedAt, returnedAt + returning);
+        returnedAt += returning;
+        return { receipts, returned };
       });
-      expected.set(tenant, locked.sealed.head);
-      return locked;
     } catch (err) {
       expected.delete(tenant);
       throw explain(err, tenant);
-    } finally {
-      release();
     }
   }
 
-  async function commit(
+  /**
+   * Joins the tenant's line of appends: `ahead` is the batch prepared against the head the append
+   * in front will leave (undefined when not known, or preparing failed: sealed in turn then).
+   * Call `done` once written or failed.
+   */
+  function inLine(
     tenant: string,
-    batch: Pending[],
-    written: () => void,
-    ahead?: Sealed,
-  ): Promise<void> {
+    prepareOn: (base: ChainHead) => Promise<Prepared>,
+  ): { ahead: Promise<Prepared | undefined>; done: () => void } {
+    const front = leaving.get(tenant) ?? Promise.resolve(expected.get(tenant));
+    const ahead = front.then((base) => (base ? prepareOn(base) : undefined)).catch(() => undefined);
+    const mine = ahead.then((p) => p?.head);
+    leaving.set(tenant, mine);
+    return {
+      ahead,
+      done: () => {
+        if (leaving.get(tenant) === mine) leaving.delete(tenant);
+      },
+    };
+  }
+
+  async function commit(tenant: string, batch: Pending[], onTurn: () => void): Promise<void> {
     const drafts = batch.map((p) => p.draft);
     try {
-      const { sealed } = await writeAlone(tenant, drafts, [], ahead).finally(written);
-      for (const [i, p] of batch.entries()) p.resolve(sealed.receipts[i] as Receipt);
-      if (listeners.size > 0) tell(tenant, sealed.receipts);
+      const { receipts } = await writeAlone(tenant, drafts, [], { onTurn });
+      for (const [i, p] of batch.entries()) p.resolve(receipts[i] as Receipt);
+      if (listeners.size > 0) tell(tenant, receipts);
     } catch (err) {
-      written();
+      onTurn();
       if (batch.length === 1) return batch[0]?.reject(toWardenError(err));
       // One bad draft must not sink its neighbours: retry each on its own.
       for (const p of batch) await commit(tenant, [p], () => {});
@@ -328,42 +524,27 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
   }
 
   /**
-   * Commits the tenant's queued appends a batch at a time. Each batch is sealed ahead, against the
-   * head the batch before will leave, while that one is written and commits; it starts its own
-   * transaction once the one before has written its chain statement, so its statement is queued
-   * right behind that commit.
+   * Commits the tenant's queued appends a batch at a time: the next batch is taken when the one
+   * before takes its turn to write, and is prepared (against the head that one will leave) while
+   * it commits.
    */
   async function flush(tenant: string): Promise<void> {
     const queue = queues.get(tenant) ?? [];
     let inflight: Promise<unknown> = Promise.resolve();
-    let before: Promise<void> = Promise.resolve(); // the batch before has written its statement
-    let next: ChainHead | undefined; // the head the batch before will leave, if it goes as sealed
+    let before: Promise<void> = Promise.resolve(); // the batch before has taken its turn
     for (;;) {
       if (queue.length === 0) {
         await inflight; // appends may arrive meanwhile: only an empty queue after the last commit ends
         if (queue.length === 0) break;
       }
-      const batch = queue.splice(0, maxBatch);
-      const base = next ?? expected.get(tenant);
-      let ahead: Sealed | undefined;
-      if (base) {
-        try {
-          ahead = await seal(
-            tenant,
-            batch.map((p) => p.draft),
-            base,
-          );
-        } catch {
-          ahead = undefined; // sealed again in its turn, where the error reaches its caller
-        }
-      }
-      next = ahead?.head;
       await before;
-      let written = () => {};
+      const batch = queue.splice(0, maxBatch);
+      if (batch.length === 0) continue;
+      let onTurn = () => {};
       before = new Promise<void>((r) => {
-        written = r;
+        onTurn = r;
       });
-      inflight = Promise.all([inflight, commit(tenant, batch, written, ahead)]);
+      inflight = Promise.all([inflight, commit(tenant, batch, onTurn)]);
     }
     queues.delete(tenant);
     flushing.delete(tenant);
@@ -383,12 +564,14 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
       }
       return receipts;
     },
-    async appendWith(tenant, drafts, changes) {
+    async appendWith(tenant, drafts, changes, options) {
       for (const d of drafts) assertDraft(d);
       if (drafts.length === 0) throw new Error('appendWith needs at least one receipt');
-      const { sealed, returned } = await writeAlone(tenant, drafts, changes);
-      if (listeners.size > 0) tell(tenant, sealed.receipts);
-      return { receipts: sealed.receipts, returned };
+      const written = await writeAlone(tenant, drafts, changes, {
+        touches: options?.touches ?? [],
+      });
+      if (listeners.size > 0) tell(tenant, written.receipts);
+      return written;
     },
     append(tenant, draft) {
       return new Promise<Receipt>((resolve, reject) => {

@@ -97,7 +97,15 @@ export function createRecordWriter(deps: { knex: Knex; ledger: Ledger }): Record
   /** The changes as parts of the append statement: one round trip, no transaction. */
   async function alone(tenant: string, changes: Change[], parts: ChainedChange[]) {
     const drafts = changes.map((c) => c.draft);
-    const { returned } = await ledger.appendWith(tenant, receiptsOf(changes, drafts), parts);
+    // A run's changes come one at a time, but two batches of one run never share a statement.
+    const touches = changes.flatMap((c) => [
+      ...c.steps.map((u) => `run:${u.run}`),
+      ...(c.run ? [`run:${c.run.run}`] : []),
+      ...(c.claim ? [`run:${c.claim.run}`] : []),
+    ]);
+    const { returned } = await ledger.appendWith(tenant, receiptsOf(changes, drafts), parts, {
+      touches,
+    });
     return answers(changes, claimedOf(returned));
   }
 
@@ -130,8 +138,8 @@ export function createRecordWriter(deps: { knex: Knex; ledger: Ledger }): Record
       return parts ? alone(tenant, changes, parts) : inTransaction(tenant, changes);
     },
     maxWeight: 200,
-    // Batches are sealed and their statements built while the one before commits; only their
-    // appends take turns on the chain head.
+    // Batches are sealed and their statements built while the one before commits; the ledger
+    // writes those waiting for the tenant's turn together.
     concurrency: recordConcurrency,
   });
   return (tenant, change) => writer.submit(tenant, change);

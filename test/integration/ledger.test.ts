@@ -334,4 +334,101 @@ describeEngines('ledger appends with changes in one statement', ({ db }) => {
     expect(bundle.receipts).toHaveLength(40);
     expect(verifyBundle(bundle).ok).toBe(true);
   });
+
+  /** Counts the chain statements issued while `work` runs. */
+  async function chainStatements(work: () => Promise<unknown>): Promise<number> {
+    let n = 0;
+    const onQuery = (q: { sql: string }) => {
+      if (/^\s*with head as/.test(q.sql)) n++;
+    };
+    db().knex.on('query', onQuery);
+    try {
+      await work();
+    } finally {
+      db().knex.off('query', onQuery);
+    }
+    return n;
+  }
+
+  it('writes appends that wait for the turn together in one statement, each getting its own', async () => {
+    const change = await probe();
+    const { ledger } = await createTestLedger(db(), ['with-e']);
+    let results: Awaited<ReturnType<typeof ledger.appendWith>>[] = [];
+    const statements = await chainStatements(async () => {
+      results = await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          ledger.appendWith(
+            'with-e',
+            [
+              { kind: 'tenant.updated', data: { i, part: 1 } },
+              { kind: 'tenant.updated', data: { i, part: 2 } },
+            ],
+            [change(500 + i)],
+          ),
+        ),
+      );
+    });
+    expect(statements).toBeLessThan(30);
+    for (const [i, r] of results.entries()) {
+      expect(r.receipts.map((x) => x.payload.i)).toEqual([i, i]);
+      expect(r.receipts[1]?.payload.prev).toBe(r.receipts[0]?.digest);
+      expect(r.returned).toEqual([[{ n: 500 + i }]]);
+    }
+    const bundle = await exportBundle(db().knex, 'with-e');
+    expect(bundle.receipts.map((r) => [r.payload.i, r.payload.part])).toEqual(
+      Array.from({ length: 30 }, (_, i) => [
+        [i, 1],
+        [i, 2],
+      ]).flat(),
+    );
+    expect(verifyBundle(bundle).ok).toBe(true);
+  });
+
+  it('never writes two appends touching one row in one statement', async () => {
+    const { ledger } = await createTestLedger(db(), ['with-f']);
+    const rename = (name: string) => ({
+      sql: 'update tenants as t set name = t.name || ? from chained where t.id = chained.tenant_id',
+      bindings: [name],
+    });
+    await db().knex('tenants').where({ id: 'with-f' }).update({ name: '' });
+    const statements = await chainStatements(() =>
+      Promise.all(
+        ['a', 'b', 'c', 'd'].map((name) =>
+          ledger.appendWith(
+            'with-f',
+            [{ kind: 'tenant.updated', data: { name } }],
+            [rename(name)],
+            {
+              touches: ['tenant:with-f'],
+            },
+          ),
+        ),
+      ),
+    );
+    // Each change saw the one before it: in one statement, only one of them would have been made.
+    expect((await db().knex('tenants').where({ id: 'with-f' }).first())?.name).toBe('abcd');
+    expect(statements).toBe(4);
+  });
+
+  it('fails only the append whose change fails when appends share a statement', async () => {
+    const change = await probe();
+    const { ledger } = await createTestLedger(db(), ['with-g']);
+    await ledger.appendWith('with-g', [{ kind: 'tenant.updated', data: { n: 0 } }], [change(600)]);
+    const settled = await Promise.allSettled(
+      [601, 602, 600, 603].map((n) =>
+        ledger.appendWith('with-g', [{ kind: 'tenant.updated', data: { n } }], [change(n)]),
+      ),
+    );
+    expect(settled.map((s) => s.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+    ]);
+    const rows = await db().knex('append_probe').where({ tenant_id: 'with-g' }).orderBy('n');
+    expect(rows.map((r: { n: number }) => r.n)).toEqual([600, 601, 602, 603]);
+    const bundle = await exportBundle(db().knex, 'with-g');
+    expect(bundle.receipts.map((r) => r.payload.n)).toEqual([0, 601, 602, 603]);
+    expect(verifyBundle(bundle).ok).toBe(true);
+  });
 });
