@@ -481,8 +481,9 @@ export const runtimeBenchmark = defineBenchmark({
           `one autocommitted insert at ${ratePerSecond}/s: p50 ${ms(median(floor.commit))}, ` +
           `p99 ${ms(commitP99)}; Warden commits twice in sequence before a step starts ` +
           `(the trigger with its runs; the simulation with the claim): 2 × that p99 = ${ms(2 * commitP99)}. ` +
-          'The rest of the gap is the statements around those commits (about 15 per trigger), each a ' +
-          'round trip on a main thread shared with ingest, and waiting for the group commit in flight';
+          'The rest of the gap: the other round trips on the path (ingest reads; run lock, run read, ' +
+          'kill switches), each slower on a main thread shared with ingest, and waiting for the ' +
+          "tenant's chain, where the trigger's, the simulation's and the run end's statements take turns";
         log(`  ${note}`);
         rows.push({
           name: 'runtime.durable-commit-postgres.p99',
