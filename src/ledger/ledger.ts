@@ -1,42 +1,15 @@
-/**
- * Ledger: appends signed receipts to a tenant's hash chain.
- *
- * Safety comes from the database: the tenant's chain head row moves with every append, only from
- * the head the batch was sealed against (`insertChained`), and stays row-locked until the
- * appending transaction ends — so appends from any number of connections and processes form one
- * chain, never a fork. When the head moved elsewhere (another process appended, a transaction
- * rolled back), the statement writes nothing and says where: the batch is sealed again against it
- * and written under the lock.
- *
- * Speed comes from round trips saved and a short lock. Most appends (`append`, `appendWith`) are
- * one autocommitted statement that also makes the state changes the receipts record. Within a
- * process a tenant's appends take turns in call order, and those that arrive while one is written
- * go together in the next statement (group commit). Each is chained and signed on arrival, against
- * the head the appends in front of it will leave, so a turn holds only the statement. An append
- * inside a caller's transaction (`appendIn`) takes the same turns; its statement is the
- * transaction's last, so the head stays locked only while it commits.
- */
-import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { toWardenError, WardenError } from '../errors.js';
-import type { DisclosureRow } from '../storage/disclosures.js';
 import {
   type ChainedChange,
   type ChainHead,
   insertChained,
   lockChainHead,
-  type ReceiptRow,
   saveSigningKey,
 } from '../storage/receipts.js';
 import type { Signer } from './ed25519.js';
-import {
-  assertDraft,
-  type PreparedReceipt,
-  prepareReceipt,
-  type Receipt,
-  type ReceiptDraft,
-  signedReceipt,
-} from './receipt.js';
+import { assertDraft, type Receipt, type ReceiptDraft } from './receipt.js';
+import { createSealer, joinSealed, type Prepared, type Sealed } from './seal.js';
 
 export interface Ledger {
   readonly signer: Signer;
@@ -94,22 +67,6 @@ interface Pending {
   reject(err: unknown): void;
 }
 
-/** A batch sealed against `base`: it may be appended only while the chain head is `base`. */
-interface Sealed {
-  base: ChainHead;
-  head: ChainHead;
-  receipts: Receipt[];
-  rows: ReceiptRow[];
-  disclosures: DisclosureRow[];
-}
-
-/** A batch chained onto `base` (its head known) whose signatures may still be on their way. */
-interface Prepared {
-  base: ChainHead;
-  head: ChainHead;
-  signed: Promise<Sealed>;
-}
-
 /** What an autocommitted append wrote: its receipts, and per change with `returns` its rows. */
 interface Written {
   receipts: Receipt[];
@@ -130,22 +87,6 @@ interface Request {
   reject(err: unknown): void;
 }
 
-/** Consecutive sealed batches (each chained onto the one before) as one. */
-function joinSealed(parts: Sealed[]): Sealed {
-  const first = parts[0] as Sealed;
-  const last = parts.at(-1) as Sealed;
-  return {
-    base: first.base,
-    head: last.head,
-    receipts: parts.flatMap((p) => p.receipts),
-    rows: parts.flatMap((p) => p.rows),
-    disclosures: parts.flatMap((p) => p.disclosures),
-  };
-}
-
-/** Receipts prepared, then handed to the signer, at a time (the worker signer takes >= 64). */
-const sliceSize = 100;
-
 const sameHead = (a: ChainHead, b: ChainHead) => a.seq === b.seq && a.digest === b.digest;
 
 /** The outermost transaction: what a nested one (a savepoint) writes commits or vanishes with it. */
@@ -163,6 +104,7 @@ function rootOf(trx: Knex.Transaction): Knex.Transaction {
 export async function createLedger(options: CreateLedgerOptions): Promise<Ledger> {
   const { knex, signer, maxBatch = 1000, clock = () => new Date() } = options;
   await saveSigningKey(knex, signer);
+  const { prepare, seal } = createSealer(signer, clock);
   const queues = new Map<string, Pending[]>();
   const flushing = new Map<string, Promise<void>>();
   /** Per tenant, the head after the newest append this process wrote: sealed against, never trusted. */
@@ -188,90 +130,6 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
       }
     }
   };
-
-  /**
-   * Chains drafts onto `base` (payload, canonical bytes, digest — each `prev` is the digest before
-   * it): resolves once the batch's head is known. Signatures are not part of the chain, so they
-   * are made meanwhile (slice by slice, on a worker thread) and `signed` resolves with them.
-   * Between slices it yields to the event loop, so a commit in flight progresses.
-   */
-  async function prepare(
-    tenant: string,
-    drafts: ReceiptDraft[],
-    base: ChainHead,
-  ): Promise<Prepared> {
-    const at = clock().toISOString();
-    const head = { ...base };
-    const prepared: PreparedReceipt[] = [];
-    const signing: Promise<string[]>[] = [];
-    for (let from = 0; from < drafts.length; from += sliceSize) {
-      if (from > 0) await new Promise<void>((r) => setImmediate(r));
-      const slice = drafts.slice(from, from + sliceSize).map((draft) => {
-        const seq = head.seq + 1;
-        const p = prepareReceipt({ tenant, seq, prev: head.digest }, draft, {
-          id: draft.id ?? randomUUID(),
-          at,
-        });
-        head.seq = seq;
-        head.digest = p.digest;
-        return p;
-      });
-      prepared.push(...slice);
-      // Each slice is signed while the next one is prepared. If a later slice throws, this promise
-      // is never awaited: the no-op catch keeps its failure from becoming an unhandled rejection.
-      const sigs = signer.signBatch(slice.map((p) => p.bytes));
-      sigs.catch(() => {});
-      signing.push(sigs);
-    }
-    const signed = Promise.all(signing).then((all) =>
-      sealedOf(tenant, drafts, base, head, prepared, all.flat(), at),
-    );
-    signed.catch(() => {}); // awaited by whoever writes the batch
-    return { base, head, signed };
-  }
-
-  function sealedOf(
-    tenant: string,
-    drafts: ReceiptDraft[],
-    base: ChainHead,
-    head: ChainHead,
-    prepared: PreparedReceipt[],
-    sigs: string[],
-    at: string,
-  ): Sealed {
-    const receipts = prepared.map((p, i) => signedReceipt(p, signer.keyId, sigs[i] as string));
-    const rows = receipts.map((receipt, i): ReceiptRow => {
-      const draft = drafts[i] as ReceiptDraft;
-      return {
-        tenant_id: tenant,
-        seq: receipt.payload.seq,
-        id: receipt.payload.id,
-        kind: draft.kind,
-        at,
-        run_id: draft.run ?? null,
-        body: (prepared[i] as PreparedReceipt).bytes.toString('utf8'),
-        digest: receipt.digest,
-        key_id: signer.keyId,
-        sig: receipt.signature.sig,
-      };
-    });
-    const disclosures = prepared.flatMap((p) =>
-      p.disclosures.map(
-        (d): DisclosureRow => ({
-          receipt_id: p.payload.id,
-          seq: p.payload.seq,
-          name: d.name,
-          disclosure: d.disclosure,
-        }),
-      ),
-    );
-    return { base, head, receipts, rows, disclosures };
-  }
-
-  /** Chains and signs drafts onto `base`. */
-  async function seal(tenant: string, drafts: ReceiptDraft[], base: ChainHead): Promise<Sealed> {
-    return (await prepare(tenant, drafts, base)).signed;
-  }
 
   /** Resolves when the tenant's previous append has written its chain statement; then call the release. */
   function takeTurn(tenant: string): Promise<() => void> {
