@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canonicalBytes } from '../src/ledger/canonical-json.js';
+import type { Signer } from '../src/ledger/ed25519.js';
 import { generateSigningKey } from '../src/ledger/ed25519.js';
 import { createLedger, type Ledger } from '../src/ledger/ledger.js';
 import type { ReceiptDraft } from '../src/ledger/receipt.js';
@@ -31,7 +32,12 @@ interface EngineCase {
   goal?: Goal;
   /** Why the case cannot run here, if it cannot. */
   skip?: string;
-  open(): Promise<{ db: Database; cleanup(): Promise<void> }>;
+  /**
+   * Processes appending to the one tenant, each with its own ledger and connection pool (1 unless
+   * set): each predicts the head it left, and finds it moved whenever another appended since.
+   */
+  writers?: number;
+  open(): Promise<{ db: Database; another?(): Promise<Database>; cleanup(): Promise<void> }>;
 }
 
 /** A realistic receipt: a tenant change with actor and reason; its body comes to ~300 bytes. */
@@ -48,17 +54,21 @@ function draft(i: number): ReceiptDraft {
   };
 }
 
-/** `count` appends from `window` concurrent callers, each awaiting its previous append. */
-async function appendMany(ledger: Ledger, count: number, window: number): Promise<number> {
+/**
+ * `count` appends from `window` concurrent callers, each awaiting its previous append; caller k
+ * appends through `ledgers[k % ledgers.length]`.
+ */
+async function appendMany(ledgers: Ledger[], count: number, window: number): Promise<number> {
   let issued = 0;
   let bodyBytes = 0;
-  const caller = async () => {
+  const caller = async (k: number) => {
+    const ledger = ledgers[k % ledgers.length] as Ledger;
     while (issued < count) {
       const receipt = await ledger.append(tenant, draft(issued++));
       if (bodyBytes === 0) bodyBytes = canonicalBytes(receipt.payload).length;
     }
   };
-  await Promise.all(Array.from({ length: Math.min(window, count) }, caller));
+  await Promise.all(Array.from({ length: Math.min(window, count) }, (_, k) => caller(k)));
   return bodyBytes;
 }
 
@@ -77,14 +87,24 @@ async function assertCommitted(db: Database, expected: number): Promise<void> {
 }
 
 async function measureCase(engine: EngineCase, log: (line: string) => void): Promise<BenchRow> {
-  const { db, cleanup } = await engine.open();
+  const { db, another, cleanup } = await engine.open();
   const count = engine.receiptsPerRun;
   // The signer the server runs with: large batches are signed on a worker thread.
-  const signer = createWorkerSigner(generateSigningKey());
+  const key = generateSigningKey();
+  const signers = [createWorkerSigner(key)];
+  const others: Database[] = [];
   try {
     await db.knex('tenants').insert({ id: tenant, name: tenant, tier: 'enterprise' });
-    const ledger = await createLedger({ knex: db.knex, signer });
-    const bodyBytes = await appendMany(ledger, warmupReceipts, inFlight);
+    for (let w = 1; w < (engine.writers ?? 1); w++) {
+      if (!another)
+        throw new Error(`${engine.name}: the engine cannot open another process's pool`);
+      others.push(await another());
+      signers.push(createWorkerSigner(key));
+    }
+    const ledgers = await Promise.all(
+      [db, ...others].map((d, w) => createLedger({ knex: d.knex, signer: signers[w] as Signer })),
+    );
+    const bodyBytes = await appendMany(ledgers, warmupReceipts, inFlight);
     const ceiling = createSignCeiling(bodyBytes);
     ceiling.measure(warmupReceipts);
     const samples = { warden: [] as number[], ceiling: [] as number[] };
@@ -92,13 +112,13 @@ async function measureCase(engine: EngineCase, log: (line: string) => void): Pro
     for (let run = 1; run <= runs; run++) {
       samples.ceiling.push(ceiling.measure(count));
       const started = performance.now();
-      await appendMany(ledger, count, inFlight);
+      await appendMany(ledgers, count, inFlight);
       samples.warden.push(perSecond(count, performance.now() - started));
       appended += count;
       await assertCommitted(db, appended);
       log(`  ${engine.name} run ${run}: ${Math.round(samples.warden.at(-1) ?? 0)} receipts/s`);
     }
-    await ledger.drain();
+    await Promise.all(ledgers.map((l) => l.drain()));
     return {
       name: engine.name,
       unit: 'receipts/s',
@@ -107,33 +127,47 @@ async function measureCase(engine: EngineCase, log: (line: string) => void): Pro
       ceilingLabel: `Ed25519 signs/s (node:crypto, ${bodyBytes}-byte messages)`,
       ...(engine.goal ? { goal: engine.goal } : {}),
       samples,
-      note: `median of ${runs} runs × ${count} receipts, ${inFlight} in flight, one tenant, after ${warmupReceipts} warm-up`,
+      note:
+        `median of ${runs} runs × ${count} receipts, ${inFlight} in flight, one tenant, ` +
+        `${engine.writers ?? 1} process(es) appending, after ${warmupReceipts} warm-up`,
     };
   } finally {
-    await signer.close();
+    await Promise.all(signers.map((s) => s.close()));
+    await Promise.all(others.map((d) => d.close()));
     await cleanup();
   }
 }
 
 function engineCases(databaseUrl: string | undefined): EngineCase[] {
   // A throwaway schema, dropped afterwards, so the bench never touches real data.
-  const schema = `bench_${randomBytes(6).toString('hex')}`;
+  const postgres = (schema: string) => async () => {
+    const db = await openDatabase({ databaseUrl, schema });
+    return {
+      db,
+      another: () => openDatabase({ databaseUrl, schema }),
+      async cleanup() {
+        await db.knex.raw('drop schema if exists ?? cascade', [schema]);
+        await db.close();
+      },
+    };
+  };
+  const noDatabase = databaseUrl ? {} : { skip: 'skipped: DATABASE_URL is not set' };
   return [
     {
       name: 'ledger.postgres',
       receiptsPerRun: receiptsPerRun.postgres,
       goal: { op: '>=', value: 15_000 },
-      ...(databaseUrl ? {} : { skip: 'skipped: DATABASE_URL is not set' }),
-      async open() {
-        const db = await openDatabase({ databaseUrl, schema });
-        return {
-          db,
-          async cleanup() {
-            await db.knex.raw('drop schema if exists ?? cascade', [schema]);
-            await db.close();
-          },
-        };
-      },
+      ...noDatabase,
+      open: postgres(`bench_${randomBytes(6).toString('hex')}`),
+    },
+    {
+      // Split roles (an ingress and a worker) append to one tenant's chain from two processes: here two
+      // ledgers, each with its own pool and its own predicted head, in one process.
+      name: 'ledger.postgres-two-writers',
+      receiptsPerRun: receiptsPerRun.postgres,
+      writers: 2,
+      ...noDatabase,
+      open: postgres(`bench_${randomBytes(6).toString('hex')}`),
     },
     {
       name: 'ledger.pglite-memory',

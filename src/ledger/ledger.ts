@@ -207,9 +207,10 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
    * chained and signed on arrival, against the head the appends in front of it will leave if they
    * go as prepared; in its turn, if the head is another (one in front failed, or another process
    * appended), the statement's batch is sealed again. If the head is elsewhere when the statement
-   * runs, it wrote nothing: the head is then locked in a transaction, the batch sealed against it
-   * and written there. If the statement fails, its appends are written one by one, so one bad
-   * append fails alone.
+   * runs, it wrote nothing and returned the head it found: the batch is sealed on that head and
+   * sent again, once; if that misses too, the head is locked in a transaction and the batch
+   * written there. If the statement fails, its appends are written one by one, so one bad append
+   * fails alone.
    */
   function writeAlone(
     tenant: string,
@@ -296,19 +297,32 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
       const chained = prepared.every(
         (p, i) => p && sameHead(p.base, i === 0 ? base : (prepared[i - 1] as Prepared).head),
       );
-      const sealed = chained
+      let written = chained
         ? joinSealed(await Promise.all(prepared.map((p) => (p as Prepared).signed)))
         : await seal(tenant, drafts, base);
       let result = await insertChained(
         knex,
         tenant,
         base,
-        sealed.rows,
-        sealed.disclosures,
+        written.rows,
+        written.disclosures,
         changes,
       );
-      let written = sealed;
-      if (!result.head || !sameHead(result.head, sealed.head)) {
+      // Another process appended: the statement wrote nothing and returned the head it found.
+      // Seal on that head and try again, once; the locked transaction below is the last resort.
+      if (result.head && !sameHead(result.head, written.head)) {
+        const found = result.head;
+        written = await seal(tenant, drafts, found);
+        result = await insertChained(
+          knex,
+          tenant,
+          found,
+          written.rows,
+          written.disclosures,
+          changes,
+        );
+      }
+      if (!result.head || !sameHead(result.head, written.head)) {
         ({ written, result } = await knex.transaction(async (trx) => {
           const current = await lockChainHead(trx, tenant);
           const resealed = await seal(tenant, drafts, current);

@@ -283,13 +283,20 @@ describeEngines('ledger appends with changes in one statement', ({ db }) => {
     const two = await createTestLedger(db(), ['with-b']);
     await one.ledger.append('with-b', { kind: 'tenant.updated', data: { by: 'one' } });
     await two.ledger.append('with-b', { kind: 'tenant.updated', data: { by: 'two' } });
-    // `one` expects the head it left (seq 1): its statement finds seq 2, writes nothing, and the
-    // append goes again on the locked head.
-    const { receipts, returned } = await one.ledger.appendWith(
-      'with-b',
-      [{ kind: 'tenant.updated', data: { by: 'one', again: true } }],
-      [change(202)],
-    );
+    // `one` expects the head it left (seq 1): its statement finds seq 2 and writes nothing; the
+    // append is sealed on the head it found and goes again, autocommitted, with no transaction.
+    const statements: string[] = [];
+    const onQuery = (q: { sql: string }) => statements.push(q.sql);
+    db().knex.on('query', onQuery);
+    const { receipts, returned } = await one.ledger
+      .appendWith(
+        'with-b',
+        [{ kind: 'tenant.updated', data: { by: 'one', again: true } }],
+        [change(202)],
+      )
+      .finally(() => db().knex.off('query', onQuery));
+    expect(statements.filter((sql) => /^\s*with head as/.test(sql))).toHaveLength(2);
+    expect(statements.filter((sql) => /^begin/i.test(sql))).toEqual([]);
     expect(receipts[0]?.payload.seq).toBe(3);
     expect(returned).toEqual([[{ n: 202 }]]);
     expect(await db().knex('append_probe').where({ tenant_id: 'with-b' })).toHaveLength(1);
