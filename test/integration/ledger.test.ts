@@ -1,8 +1,33 @@
+import type { Knex } from 'knex';
 import { expect, it } from 'vitest';
 import { exportBundle } from '../../src/ledger/bundle.js';
 import { newReceiptId } from '../../src/ledger/receipt.js';
 import { verifyBundle } from '../../src/ledger/verify-bundle.js';
 import { createTestLedger, describeEngines } from '../helpers/database.js';
+
+/** Exports the tenant's evidence bundle, expects it to verify, and returns it. */
+async function verifiedBundle(knex: Knex, tenant: string) {
+  const bundle = await exportBundle(knex, tenant);
+  expect(verifyBundle(bundle).ok).toBe(true);
+  return bundle;
+}
+
+/** What `work` resolves to, and the SQL of every statement `knex` sent while it ran. */
+async function watchStatements<T>(
+  knex: Knex,
+  work: () => Promise<T>,
+): Promise<{ result: T; statements: string[] }> {
+  const statements: string[] = [];
+  const onQuery = (q: { sql: string }) => statements.push(q.sql);
+  knex.on('query', onQuery);
+  try {
+    return { result: await work(), statements };
+  } finally {
+    knex.off('query', onQuery);
+  }
+}
+
+const isChainStatement = (sql: string) => /^\s*with head as/.test(sql);
 
 describeEngines('ledger', ({ db }) => {
   it('chains receipts per tenant from seq 1 with prev links', async () => {
@@ -24,11 +49,10 @@ describeEngines('ledger', ({ db }) => {
         }
       }),
     );
-    const bundle = await exportBundle(db().knex, 'busy');
+    const bundle = await verifiedBundle(db().knex, 'busy');
     expect(bundle.receipts.map((r) => r.payload.seq)).toEqual(
       Array.from({ length: 1000 }, (_, i) => i + 1),
     );
-    expect(verifyBundle(bundle).ok).toBe(true);
   });
 
   it('refuses UPDATE, DELETE and TRUNCATE on receipts at the database', async () => {
@@ -80,9 +104,8 @@ describeEngines('ledger batching', ({ db }) => {
       ]);
       expect(settled).toBe('committed');
     }
-    const bundle = await exportBundle(knex, 'late');
+    const bundle = await verifiedBundle(knex, 'late');
     expect(bundle.receipts).toHaveLength(10);
-    expect(verifyBundle(bundle).ok).toBe(true);
   });
 
   it('reseals under the lock when another writer moved the head', async () => {
@@ -98,12 +121,11 @@ describeEngines('ledger batching', ({ db }) => {
       ),
     );
     expect(rounds.flat()).toHaveLength(600);
-    const bundle = await exportBundle(db().knex, 'shared');
+    const bundle = await verifiedBundle(db().knex, 'shared');
     expect(bundle.receipts.map((r) => r.payload.seq)).toEqual(
       Array.from({ length: 600 }, (_, i) => i + 1),
     );
     expect(bundle.keys).toHaveLength(2);
-    expect(verifyBundle(bundle).ok).toBe(true);
   });
 
   it('keeps the chain whole when an append in a transaction rolls back', async () => {
@@ -119,9 +141,8 @@ describeEngines('ledger batching', ({ db }) => {
     // The rolled-back receipt's seq is free again: the next append reads the committed head.
     const next = await ledger.append('rollback', { kind: 'tenant.updated', data: { n: 2 } });
     expect(next.payload.seq).toBe(2);
-    const bundle = await exportBundle(knex, 'rollback');
+    const bundle = await verifiedBundle(knex, 'rollback');
     expect(bundle.receipts.map((r) => r.payload.n)).toEqual([1, 2]);
-    expect(verifyBundle(bundle).ok).toBe(true);
   });
 
   it('appends twice in one transaction, on the head it already holds', async () => {
@@ -132,7 +153,7 @@ describeEngines('ledger batching', ({ db }) => {
     ]);
     expect([a?.payload.seq, b?.payload.seq]).toEqual([1, 2]);
     expect(b?.payload.prev).toBe(a?.digest);
-    expect(verifyBundle(await exportBundle(db().knex, 'twice')).ok).toBe(true);
+    await verifiedBundle(db().knex, 'twice');
   });
 
   it('gives a receipt the id its caller reserved, and refuses one that is not a UUID', async () => {
@@ -181,9 +202,8 @@ describeEngines('ledger appends in overlapping transactions', ({ db, engine }) =
       commitFirst();
       const [r2] = await second;
       expect(r2?.payload.seq).toBe(3);
-      const bundle = await exportBundle(knex, 'overlap');
+      const bundle = await verifiedBundle(knex, 'overlap');
       expect(bundle.receipts.map((r) => r.payload.seq)).toEqual([1, 2, 3]);
-      expect(verifyBundle(bundle).ok).toBe(true);
     },
   );
 
@@ -210,9 +230,8 @@ describeEngines('ledger appends in overlapping transactions', ({ db, engine }) =
         new Promise((r) => setTimeout(() => r('deadlocked'), 5000)),
       ]);
       expect(settled).toBe('committed');
-      const bundle = await exportBundle(knex, 'nested');
+      const bundle = await verifiedBundle(knex, 'nested');
       expect(bundle.receipts.map((r) => r.payload.n)).toEqual([1, 2, 3]);
-      expect(verifyBundle(bundle).ok).toBe(true);
     },
   );
 
@@ -233,11 +252,10 @@ describeEngines('ledger appends in overlapping transactions', ({ db, engine }) =
           }),
         ),
       );
-      const bundle = await exportBundle(knex, 'overlapping');
+      const bundle = await verifiedBundle(knex, 'overlapping');
       expect(bundle.receipts.map((r) => r.payload.seq)).toEqual(
         Array.from({ length: 400 }, (_, i) => i + 1),
       );
-      expect(verifyBundle(bundle).ok).toBe(true);
     },
   );
 });
@@ -274,7 +292,7 @@ describeEngines('ledger appends with changes in one statement', ({ db }) => {
     expect(receipts.map((r) => r.payload.seq)).toEqual([1, 2]);
     expect(returned).toEqual([[{ n: 101 }]]);
     expect((await db().knex('tenants').where({ id: 'with-a' }).first())?.name).toBe('renamed');
-    expect(verifyBundle(await exportBundle(db().knex, 'with-a')).ok).toBe(true);
+    await verifiedBundle(db().knex, 'with-a');
   });
 
   it('makes the changes once when another writer moved the head first', async () => {
@@ -285,24 +303,23 @@ describeEngines('ledger appends with changes in one statement', ({ db }) => {
     await two.ledger.append('with-b', { kind: 'tenant.updated', data: { by: 'two' } });
     // `one` expects the head it left (seq 1): its statement finds seq 2 and writes nothing; the
     // append is sealed on the head it found and goes again, autocommitted, with no transaction.
-    const statements: string[] = [];
-    const onQuery = (q: { sql: string }) => statements.push(q.sql);
-    db().knex.on('query', onQuery);
-    const { receipts, returned } = await one.ledger
-      .appendWith(
+    const {
+      result: { receipts, returned },
+      statements,
+    } = await watchStatements(db().knex, () =>
+      one.ledger.appendWith(
         'with-b',
         [{ kind: 'tenant.updated', data: { by: 'one', again: true } }],
         [change(202)],
-      )
-      .finally(() => db().knex.off('query', onQuery));
-    expect(statements.filter((sql) => /^\s*with head as/.test(sql))).toHaveLength(2);
+      ),
+    );
+    expect(statements.filter(isChainStatement)).toHaveLength(2);
     expect(statements.filter((sql) => /^begin/i.test(sql))).toEqual([]);
     expect(receipts[0]?.payload.seq).toBe(3);
     expect(returned).toEqual([[{ n: 202 }]]);
     expect(await db().knex('append_probe').where({ tenant_id: 'with-b' })).toHaveLength(1);
-    const bundle = await exportBundle(db().knex, 'with-b');
+    const bundle = await verifiedBundle(db().knex, 'with-b');
     expect(bundle.receipts.map((r) => r.payload.seq)).toEqual([1, 2, 3]);
-    expect(verifyBundle(bundle).ok).toBe(true);
   });
 
   it('writes neither the receipts nor any change when one change fails, and goes on after', async () => {
@@ -323,9 +340,8 @@ describeEngines('ledger appends with changes in one statement', ({ db }) => {
       [],
     );
     expect(next.receipts[0]?.payload.seq).toBe(2);
-    const bundle = await exportBundle(db().knex, 'with-c');
+    const bundle = await verifiedBundle(db().knex, 'with-c');
     expect(bundle.receipts.map((r) => r.payload.n)).toEqual([1, 3]);
-    expect(verifyBundle(bundle).ok).toBe(true);
   });
 
   it('keeps the chain whole with many concurrent appends with changes', async () => {
@@ -337,25 +353,13 @@ describeEngines('ledger appends with changes in one statement', ({ db }) => {
       ),
     );
     expect(await db().knex('append_probe').where({ tenant_id: 'with-d' })).toHaveLength(40);
-    const bundle = await exportBundle(db().knex, 'with-d');
+    const bundle = await verifiedBundle(db().knex, 'with-d');
     expect(bundle.receipts).toHaveLength(40);
-    expect(verifyBundle(bundle).ok).toBe(true);
   });
 
   /** Counts the chain statements issued while `work` runs. */
-  async function chainStatements(work: () => Promise<unknown>): Promise<number> {
-    let n = 0;
-    const onQuery = (q: { sql: string }) => {
-      if (/^\s*with head as/.test(q.sql)) n++;
-    };
-    db().knex.on('query', onQuery);
-    try {
-      await work();
-    } finally {
-      db().knex.off('query', onQuery);
-    }
-    return n;
-  }
+  const chainStatements = async (work: () => Promise<unknown>) =>
+    (await watchStatements(db().knex, work)).statements.filter(isChainStatement).length;
 
   it('writes appends that wait for the turn together in one statement, each getting its own', async () => {
     const change = await probe();
@@ -381,14 +385,13 @@ describeEngines('ledger appends with changes in one statement', ({ db }) => {
       expect(r.receipts[1]?.payload.prev).toBe(r.receipts[0]?.digest);
       expect(r.returned).toEqual([[{ n: 500 + i }]]);
     }
-    const bundle = await exportBundle(db().knex, 'with-e');
+    const bundle = await verifiedBundle(db().knex, 'with-e');
     expect(bundle.receipts.map((r) => [r.payload.i, r.payload.part])).toEqual(
       Array.from({ length: 30 }, (_, i) => [
         [i, 1],
         [i, 2],
       ]).flat(),
     );
-    expect(verifyBundle(bundle).ok).toBe(true);
   });
 
   it('never writes two appends touching one row in one statement', async () => {
@@ -434,8 +437,7 @@ describeEngines('ledger appends with changes in one statement', ({ db }) => {
     ]);
     const rows = await db().knex('append_probe').where({ tenant_id: 'with-g' }).orderBy('n');
     expect(rows.map((r: { n: number }) => r.n)).toEqual([600, 601, 602, 603]);
-    const bundle = await exportBundle(db().knex, 'with-g');
+    const bundle = await verifiedBundle(db().knex, 'with-g');
     expect(bundle.receipts.map((r) => r.payload.n)).toEqual([0, 601, 602, 603]);
-    expect(verifyBundle(bundle).ok).toBe(true);
   });
 });
