@@ -210,10 +210,16 @@ async function measureCommitFloor(databaseUrl: string) {
 
 interface WardenCase {
   name: string;
-  goal: Goal;
+  /** None for a row that only explains another. */
+  goal?: Goal;
   label: string;
   skip?: string;
-  openDb(): Promise<{ db: Database; cleanup(): Promise<void> }>;
+  openDb(): Promise<{ db: Database; another?(): Promise<Database>; cleanup(): Promise<void> }>;
+  /**
+   * Ingress and worker as `warden serve --role ingress` and `--role worker` would be: ingest on
+   * one ledger and connection pool, the engine on another, both appending to the tenant's chain.
+   */
+  splitRoles?: boolean;
   /** The queue, and a cleanup for what it leaves behind (Redis keys). */
   openQueue(onError: (err: unknown) => void): { queue: RunQueue; cleanup(): Promise<void> };
 }
@@ -223,6 +229,8 @@ interface WardenResult extends Latencies {
   errors: number;
   /** Runs finished per second, first handler start to last run finished (the worker's pace). */
   runsPerSecond: number;
+  /** Per trigger submitted: statements sent, chain statements among them, and transactions. */
+  statements: { all: number; chain: number; transactions: number };
 }
 
 function draft(prefix: string, i: number): TriggerDraft {
@@ -243,8 +251,11 @@ function draft(prefix: string, i: number): TriggerDraft {
 }
 
 async function measureWarden(c: WardenCase, log: (line: string) => void): Promise<WardenResult> {
-  const { db, cleanup } = await c.openDb();
-  const signer = createWorkerSigner(generateSigningKey());
+  const { db, another, cleanup } = await c.openDb();
+  const key = generateSigningKey();
+  const signer = createWorkerSigner(key);
+  const workerSigner = c.splitRoles ? createWorkerSigner(key) : signer;
+  let workerDb = db;
   let errors = 0;
   const onError = (err: unknown) => {
     if (errors++ === 0) log(`  ${c.name}: ${(err as Error)?.message ?? err}`);
@@ -254,22 +265,42 @@ async function measureWarden(c: WardenCase, log: (line: string) => void): Promis
   try {
     const ledger = await createLedger({ knex: db.knex, signer });
     const deps = { knex: db.knex, ledger };
+    if (c.splitRoles) {
+      if (!another) throw new Error(`${c.name}: no second connection pool for the worker`);
+      workerDb = await another();
+    }
+    const workerLedger =
+      workerDb === db ? ledger : await createLedger({ knex: workerDb.knex, signer: workerSigner });
     await createTenant(deps, { id: tenant, tier: 'enterprise' }, 'bench');
     const parsed = parsePlaybook(playbookYaml, 'bench-latency.yaml');
     if ('problems' in parsed) throw new Error(parsed.problems.join('\n'));
     await syncPlaybookVersions(deps, tenant, [{ file: 'bench-latency.yaml', ...parsed }]);
     const catalog = validatePlugins([...plugins, benchPlugin]);
     const logger = pino({ level: 'silent' });
-    const { guard } = await openGuardrails({ knex: db.knex, ledger, catalog, tenants: [], logger });
+    const { guard } = await openGuardrails({
+      knex: workerDb.knex,
+      ledger: workerLedger,
+      catalog,
+      tenants: [],
+      logger,
+    });
     const engine = createEngine({
-      knex: db.knex,
-      ledger,
+      knex: workerDb.knex,
+      ledger: workerLedger,
       catalog,
       guard,
       tenants: new Map(),
       logger,
-      runLock: createRunLock(db.knex, db.engine),
+      runLock: createRunLock(workerDb.knex, workerDb.engine),
     });
+    // Statements from here on, per trigger: all, the chain's, and transactions begun.
+    const sent = { all: 0, chain: 0, transactions: 0 };
+    const count = (q: { sql: string }) => {
+      sent.all++;
+      if (/^\s*with head as/.test(q.sql)) sent.chain++;
+      else if (/^begin/i.test(q.sql)) sent.transactions++;
+    };
+    for (const k of new Set([db.knex, workerDb.knex])) k.on('query', count);
     // Phase timestamps by run id: committed (onRunsCommitted), enqueued (enqueue resolved),
     // handler start (the queue hands the run to the engine).
     const committedAt = new Map<string, number>();
@@ -341,11 +372,18 @@ async function measureWarden(c: WardenCase, log: (line: string) => void): Promis
       phases,
       errors,
       runsPerSecond: doneAt.size / ((lastDone - firstHandler) / 1000),
+      statements: {
+        all: sent.all / run.total,
+        chain: sent.chain / run.total,
+        transactions: sent.transactions / run.total,
+      },
     };
   } finally {
     await queue.stop();
     await cleanupQueue();
     await signer.close();
+    if (workerSigner !== signer) await workerSigner.close();
+    if (workerDb !== db) await workerDb.close();
     await cleanup();
   }
 }
@@ -356,6 +394,7 @@ function wardenCases(databaseUrl: string | undefined, redisUrl: string | undefin
     const db = await openDatabase({ databaseUrl, schema });
     return {
       db,
+      another: () => openDatabase({ databaseUrl, schema }),
       async cleanup() {
         await db.knex.raw('drop schema if exists ?? cascade', [schema]);
         await db.close();
@@ -366,7 +405,29 @@ function wardenCases(databaseUrl: string | undefined, redisUrl: string | undefin
     queue: createInlineQueue({ onError }),
     cleanup: async () => {},
   });
+  const bullmq = (onError: (err: unknown) => void) => {
+    const prefix = `bench-warden-${randomBytes(4).toString('hex')}`;
+    const url = redisUrl as string;
+    return {
+      queue: createBullmqQueue({
+        connection: { url },
+        prefix,
+        onError: (f) => onError(f.error),
+      }),
+      async cleanup() {
+        const client = new Redis(url, { maxRetriesPerRequest: null });
+        const leftover = new Queue('runs', { connection: client, prefix });
+        try {
+          await leftover.obliterate({ force: true });
+        } finally {
+          await leftover.close();
+          await client.quit();
+        }
+      },
+    };
+  };
   const noDatabase = databaseUrl ? undefined : 'skipped: DATABASE_URL is not set';
+  const noBullmq = noDatabase ?? (redisUrl ? undefined : 'skipped: REDIS_URL is not set');
   return [
     {
       name: 'runtime.inline-pglite.p99',
@@ -390,29 +451,17 @@ function wardenCases(databaseUrl: string | undefined, redisUrl: string | undefin
       name: 'runtime.bullmq-postgres.p99',
       goal: goals.bullmq,
       label: 'BullMQ queue, PostgreSQL',
-      ...(noDatabase || !redisUrl ? { skip: noDatabase ?? 'skipped: REDIS_URL is not set' } : {}),
+      ...(noBullmq ? { skip: noBullmq } : {}),
       openDb: postgres,
-      openQueue(onError) {
-        const prefix = `bench-warden-${randomBytes(4).toString('hex')}`;
-        const url = redisUrl as string;
-        return {
-          queue: createBullmqQueue({
-            connection: { url },
-            prefix,
-            onError: (f) => onError(f.error),
-          }),
-          async cleanup() {
-            const client = new Redis(url, { maxRetriesPerRequest: null });
-            const leftover = new Queue('runs', { connection: client, prefix });
-            try {
-              await leftover.obliterate({ force: true });
-            } finally {
-              await leftover.close();
-              await client.quit();
-            }
-          },
-        };
-      },
+      openQueue: bullmq,
+    },
+    {
+      name: 'runtime.bullmq-postgres-split.p99',
+      label: 'BullMQ queue, PostgreSQL, ingress and worker on separate ledgers and pools',
+      splitRoles: true,
+      ...(noBullmq ? { skip: noBullmq } : {}),
+      openDb: postgres,
+      openQueue: bullmq,
     },
   ];
 }
@@ -452,7 +501,7 @@ export const runtimeBenchmark = defineBenchmark({
         warden: null,
         ceiling: ceilingP99,
         ceilingLabel: ceilingNote,
-        ...(ratePerSecond === goalRate ? { goal: c.goal } : {}),
+        ...(ratePerSecond === goalRate && c.goal ? { goal: c.goal } : {}),
       };
       if (c.skip) {
         rows.push({ ...base, note: c.skip });
@@ -471,7 +520,9 @@ export const runtimeBenchmark = defineBenchmark({
           `p50 ${ms(percentile(r.samples, 50))}, p99 ${ms(percentile(r.samples, 99))}, ` +
           `max ${ms(r.samples.length > 0 ? Math.max(...r.samples) : Number.NaN)}, ` +
           `${r.samples.length}/${r.submitted} completed, ${r.errors} error(s), ` +
-          `pacing lag max ${ms(r.maxLagMs)}, runs finished ${r.runsPerSecond.toFixed(0)}/s; ` +
+          `pacing lag max ${ms(r.maxLagMs)}, runs finished ${r.runsPerSecond.toFixed(0)}/s, ` +
+          `per trigger ${r.statements.all.toFixed(1)} statements (${r.statements.chain.toFixed(2)} ` +
+          `on the chain, ${r.statements.transactions.toFixed(2)} transactions); ` +
           `phases: ${phases}`;
         log(`  ${note}`);
         rows.push({
