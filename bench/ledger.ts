@@ -129,7 +129,7 @@ async function measureCase(engine: EngineCase, log: (line: string) => void): Pro
       samples,
       note:
         `median of ${runs} runs × ${count} receipts, ${inFlight} in flight, one tenant, ` +
-        `${engine.writers ?? 1} process(es) appending, after ${warmupReceipts} warm-up`,
+        `${engine.writers ?? 1} writer(s) (a ledger and a pool each), after ${warmupReceipts} warm-up`,
     };
   } finally {
     await Promise.all(signers.map((s) => s.close()));
@@ -161,8 +161,8 @@ function engineCases(databaseUrl: string | undefined): EngineCase[] {
       open: postgres(`bench_${randomBytes(6).toString('hex')}`),
     },
     {
-      // Split roles (an ingress and a worker) append to one tenant's chain from two processes: here two
-      // ledgers, each with its own pool and its own predicted head, in one process.
+      // Split roles (an ingress and a worker) append to one tenant's chain from two processes:
+      // here two ledgers, each with its own pool and its own predicted head, in one process.
       name: 'ledger.postgres-two-writers',
       receiptsPerRun: receiptsPerRun.postgres,
       writers: 2,
