@@ -1,6 +1,7 @@
 /** A new PostgreSQL database for one benchmark, on the server of DATABASE_URL, and how to drop it. */
 import { randomBytes } from 'node:crypto';
 import knexFactory from 'knex';
+import { type Database, openDatabase } from '../src/storage/database.js';
 
 /** Its URL (openDatabase or serve() migrate it on open) and `drop()` (with force) for afterwards. */
 export async function createBenchDatabase(
@@ -24,6 +25,26 @@ export async function createBenchDatabase(
       } finally {
         await admin.destroy();
       }
+    },
+  };
+}
+
+/**
+ * A throwaway schema `bench_<random>` on DATABASE_URL's database, so a bench never touches real
+ * data: `db` (migrated), `another()` for a second pool on it (as another process would have), and
+ * `cleanup()`, which drops the schema and closes `db`.
+ */
+export async function openBenchSchema(
+  databaseUrl: string | undefined,
+): Promise<{ db: Database; another(): Promise<Database>; cleanup(): Promise<void> }> {
+  const schema = `bench_${randomBytes(6).toString('hex')}`;
+  const db = await openDatabase({ databaseUrl, schema });
+  return {
+    db,
+    another: () => openDatabase({ databaseUrl, schema }),
+    async cleanup() {
+      await db.knex.raw('drop schema if exists ?? cascade', [schema]);
+      await db.close();
     },
   };
 }

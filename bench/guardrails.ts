@@ -4,7 +4,7 @@
  * whole chain for a playbook without budgets (beside a bare `select 1`) and with budgets (beside a
  * bare begin → advisory lock → insert → commit), on in-memory PGlite and on PostgreSQL.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
@@ -28,6 +28,7 @@ import { definePlugin, defineStep, z } from '../src/sdk/index.js';
 import { type Database, openDatabase } from '../src/storage/database.js';
 import type { PlaybookVersion } from '../src/storage/playbooks.js';
 import { createTenant } from '../src/tenancy/tenants.js';
+import { openBenchSchema } from './bench-database.js';
 import { type BenchRow, defineBenchmark } from './benchmark.js';
 import { withDeadline } from './stats.js';
 
@@ -364,15 +365,8 @@ function casesOn(engine: 'pglite' | 'postgres'): Case[] {
 
 async function openEngine(databaseUrl: string | undefined): Promise<Database> {
   if (!databaseUrl) return openDatabase({});
-  const schema = `bench_${randomBytes(6).toString('hex')}`;
-  const db = await openDatabase({ databaseUrl, schema });
-  return {
-    ...db,
-    async close() {
-      await db.knex.raw('drop schema if exists ?? cascade', [schema]);
-      await db.close();
-    },
-  };
+  const { db, cleanup } = await openBenchSchema(databaseUrl);
+  return { ...db, close: cleanup };
 }
 
 export const guardrailsBenchmark = defineBenchmark({

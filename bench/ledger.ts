@@ -3,7 +3,6 @@
  * concurrent callers on one tenant, on PostgreSQL (when DATABASE_URL is set), in-memory PGlite and
  * file-backed PGlite — each beside raw Ed25519 signs/s over messages of the same size.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import { createLedger, type Ledger } from '../src/ledger/ledger.js';
 import type { ReceiptDraft } from '../src/ledger/receipt.js';
 import { createWorkerSigner } from '../src/ledger/worker-signer.js';
 import { type Database, openDatabase } from '../src/storage/database.js';
+import { openBenchSchema } from './bench-database.js';
 import { type BenchRow, defineBenchmark, type Goal } from './benchmark.js';
 import { createSignCeiling } from './sign-ceiling.js';
 import { median, perSecond, withDeadline } from './stats.js';
@@ -139,18 +139,7 @@ async function measureCase(engine: EngineCase, log: (line: string) => void): Pro
 }
 
 function engineCases(databaseUrl: string | undefined): EngineCase[] {
-  // A throwaway schema, dropped afterwards, so the bench never touches real data.
-  const postgres = (schema: string) => async () => {
-    const db = await openDatabase({ databaseUrl, schema });
-    return {
-      db,
-      another: () => openDatabase({ databaseUrl, schema }),
-      async cleanup() {
-        await db.knex.raw('drop schema if exists ?? cascade', [schema]);
-        await db.close();
-      },
-    };
-  };
+  const postgres = () => openBenchSchema(databaseUrl);
   const noDatabase = databaseUrl ? {} : { skip: 'skipped: DATABASE_URL is not set' };
   return [
     {
@@ -158,7 +147,7 @@ function engineCases(databaseUrl: string | undefined): EngineCase[] {
       receiptsPerRun: receiptsPerRun.postgres,
       goal: { op: '>=', value: 15_000 },
       ...noDatabase,
-      open: postgres(`bench_${randomBytes(6).toString('hex')}`),
+      open: postgres,
     },
     {
       // Split roles (an ingress and a worker) append to one tenant's chain from two processes:
@@ -167,7 +156,7 @@ function engineCases(databaseUrl: string | undefined): EngineCase[] {
       receiptsPerRun: receiptsPerRun.postgres,
       writers: 2,
       ...noDatabase,
-      open: postgres(`bench_${randomBytes(6).toString('hex')}`),
+      open: postgres,
     },
     {
       name: 'ledger.pglite-memory',

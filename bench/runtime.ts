@@ -29,6 +29,7 @@ import { createRunLock } from '../src/storage/run-lock.js';
 import { createTenant } from '../src/tenancy/tenants.js';
 import { createIngest } from '../src/triggers/ingest.js';
 import type { TriggerDraft } from '../src/triggers/trigger-event.js';
+import { openBenchSchema } from './bench-database.js';
 import { type BenchRow, defineBenchmark, type Goal } from './benchmark.js';
 import { median, sleep, withDeadline } from './stats.js';
 
@@ -389,18 +390,7 @@ async function measureWarden(c: WardenCase, log: (line: string) => void): Promis
 }
 
 function wardenCases(databaseUrl: string | undefined, redisUrl: string | undefined): WardenCase[] {
-  const schema = `bench_${randomBytes(6).toString('hex')}`;
-  const postgres = async () => {
-    const db = await openDatabase({ databaseUrl, schema });
-    return {
-      db,
-      another: () => openDatabase({ databaseUrl, schema }),
-      async cleanup() {
-        await db.knex.raw('drop schema if exists ?? cascade', [schema]);
-        await db.close();
-      },
-    };
-  };
+  const postgres = () => openBenchSchema(databaseUrl);
   const inline = (onError: (err: unknown) => void) => ({
     queue: createInlineQueue({ onError }),
     cleanup: async () => {},
