@@ -3,7 +3,8 @@
  * `ingest.accept` (commit → enqueue → worker → engine simulate → guardrail chain → claim →
  * execute), on the inline queue (PGlite in memory, and PostgreSQL when DATABASE_URL is set) and
  * on BullMQ (PostgreSQL + REDIS_URL) — each beside raw BullMQ `Queue.add` → `Worker` processor
- * start, measured in the same run at the same rate.
+ * start, measured in the same run at the same rate. One row runs ingest without the engine: the
+ * floor under the inline row on the machine that runs it.
  */
 import { randomBytes } from 'node:crypto';
 import { type Job, Queue, Worker } from 'bullmq';
@@ -221,6 +222,12 @@ interface WardenCase {
    * one ledger and connection pool, the engine on another, both appending to the tenant's chain.
    */
   splitRoles?: boolean;
+  /**
+   * No engine: the queue's handler start counts as the step's. What is left is the durable work
+   * Warden does before any step may start (ingest's reads and its one chain statement) without
+   * the engine's load beside it — the floor under the inline row on this machine.
+   */
+  ingestOnly?: boolean;
   /** The queue, and a cleanup for what it leaves behind (Redis keys). */
   openQueue(onError: (err: unknown) => void): { queue: RunQueue; cleanup(): Promise<void> };
 }
@@ -310,7 +317,7 @@ async function measureWarden(c: WardenCase, log: (line: string) => void): Promis
     const doneAt = new Map<string, number>();
     await queue.start(async (t, runId) => {
       handlerAt.set(runId, performance.now());
-      await engine.process(t, runId);
+      if (!c.ingestOnly) await engine.process(t, runId);
       doneAt.set(runId, performance.now());
     });
     const ingest = createIngest({
@@ -336,7 +343,13 @@ async function measureWarden(c: WardenCase, log: (line: string) => void): Promis
         if (id) runOf.set(i, id);
       }, onError);
     });
-    await settle(() => stepStarts.size >= run.total);
+    /** When trigger i's first step started (or, ingest only, its run's handler). */
+    const startOf = (i: number) => {
+      if (!c.ingestOnly) return stepStarts.get(i);
+      const id = runOf.get(i);
+      return id === undefined ? undefined : handlerAt.get(id);
+    };
+    await settle(() => (c.ingestOnly ? handlerAt.size : stepStarts.size) >= run.total);
     await ingest.drain();
     await queue.idle();
 
@@ -352,7 +365,7 @@ async function measureWarden(c: WardenCase, log: (line: string) => void): Promis
       if (from !== undefined && to !== undefined) phases[key]?.push(to - from);
     };
     for (let i = run.warmup; i < run.total; i++) {
-      const start = stepStarts.get(i);
+      const start = startOf(i);
       const accepted = acceptedAt.get(i);
       if (start === undefined || accepted === undefined) continue;
       samples.push(start - accepted);
@@ -438,6 +451,14 @@ function wardenCases(databaseUrl: string | undefined, redisUrl: string | undefin
       openQueue: inline,
     },
     {
+      name: 'runtime.ingest-only-postgres.p99',
+      label: 'inline queue, PostgreSQL, ingest only (no engine: the run handler start counts)',
+      ingestOnly: true,
+      ...(noDatabase ? { skip: noDatabase } : {}),
+      openDb: postgres,
+      openQueue: inline,
+    },
+    {
       name: 'runtime.bullmq-postgres.p99',
       goal: goals.bullmq,
       label: 'BullMQ queue, PostgreSQL',
@@ -505,7 +526,8 @@ export const runtimeBenchmark = defineBenchmark({
           .map(([k, v]) => `${k} p50 ${ms(median(v))} p99 ${ms(percentile(v, 99))}`)
           .join(', ');
         const note =
-          `${c.label}; ingest.accept → step execute start, ${ratePerSecond}/s open loop for ` +
+          `${c.label}; ingest.accept → ${c.ingestOnly ? 'run handler' : 'step execute'} start, ` +
+          `${ratePerSecond}/s open loop for ` +
           `${measuredMs / 1000} s after ${warmupMs / 1000} s warm-up: ` +
           `p50 ${ms(percentile(r.samples, 50))}, p99 ${ms(percentile(r.samples, 99))}, ` +
           `max ${ms(r.samples.length > 0 ? Math.max(...r.samples) : Number.NaN)}, ` +
@@ -536,8 +558,9 @@ export const runtimeBenchmark = defineBenchmark({
           `p99 ${ms(commitP99)}; Warden commits twice in sequence before a step starts ` +
           `(the trigger with its runs; the simulation with the claim): 2 × that p99 = ${ms(2 * commitP99)}. ` +
           'The rest of the gap: the other round trips on the path (ingest reads; run lock, run read, ' +
-          'kill switches), each slower on a main thread shared with ingest, and waiting for the ' +
-          "tenant's chain, where the trigger's, the simulation's and the run end's statements take turns";
+          'kill switches), each waiting for one of the cores that Node and PostgreSQL share; ' +
+          'runtime.ingest-only-postgres.p99 is the path up to the run handler without the engine ' +
+          'running beside it';
         log(`  ${note}`);
         rows.push({
           name: 'runtime.durable-commit-postgres.p99',
