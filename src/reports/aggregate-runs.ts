@@ -1,4 +1,5 @@
 /** Aggregate-runs: what the week's runs achieved — coverage, time saved, runs per day. */
+import { runOutcomeCounts } from '../storage/runs.js';
 import { type ReportScope, round2, select, ticketStatuses, toCount } from './aggregate-scope.js';
 import type { TrustReportInput } from './report-model.js';
 
@@ -104,10 +105,7 @@ export async function runsByDaySection(scope: ReportScope): Promise<TrustReportI
   }>(
     scope,
     `select to_char(created_at at time zone 'UTC', 'YYYY-MM-DD') as day,
-            count(*) filter (where status = 'succeeded') as succeeded,
-            count(*) filter (where status = 'failed') as failed,
-            count(*) filter (where status = 'denied') as denied,
-            count(*) filter (where status = 'awaiting_approval') as awaiting
+            ${runOutcomeCounts}
        from runs
       where tenant_id = ? and created_at >= ?::timestamptz and created_at < ?::timestamptz
       group by 1`,

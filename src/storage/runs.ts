@@ -15,6 +15,15 @@ export type RunStatus =
   | 'denied'
   | 'cancelled';
 
+/**
+ * SQL select columns counting `runs` rows by outcome: succeeded, failed, denied and awaiting
+ * (approval). The dashboard's series and the Trust Report's runs by day count alike.
+ */
+export const runOutcomeCounts = `count(*) filter (where status = 'succeeded') as succeeded,
+            count(*) filter (where status = 'failed') as failed,
+            count(*) filter (where status = 'denied') as denied,
+            count(*) filter (where status = 'awaiting_approval') as awaiting`;
+
 export type StepStatus =
   | 'pending'
   | 'running'

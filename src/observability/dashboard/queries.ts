@@ -5,6 +5,7 @@
  */
 import type { Knex } from 'knex';
 import { budgetReasons } from '../../guardrails/chain.js';
+import { runOutcomeCounts } from '../../storage/runs.js';
 import type { TimeWindow } from './time-window.js';
 
 type Range = Pick<TimeWindow, 'from' | 'to'>;
@@ -86,10 +87,7 @@ export async function runsOverTime(knex: Knex, tenant: string, w: Buckets) {
   const found = await rows<Record<keyof OutcomeBucket, unknown>>(
     knex,
     `select ${bucketOf('created_at')} as bucket,
-            count(*) filter (where status = 'succeeded') as succeeded,
-            count(*) filter (where status = 'failed') as failed,
-            count(*) filter (where status = 'denied') as denied,
-            count(*) filter (where status = 'awaiting_approval') as awaiting
+            ${runOutcomeCounts}
        from runs
       where tenant_id = ? and created_at >= ?::timestamptz and created_at < ?::timestamptz
       group by 1`,
