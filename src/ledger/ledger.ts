@@ -120,6 +120,8 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
   const turns = new Map<string, Promise<void>>();
   /** The chain heads an open transaction holds (locked by its own append), by tenant. */
   const held = new WeakMap<Knex.Transaction, Map<string, ChainHead>>();
+  /** Per savepoint that appended, by tenant: the head its outer transaction held before it. */
+  const heldBefore = new WeakMap<Knex.Transaction, Map<string, ChainHead | undefined>>();
   const listeners = new Set<ReceiptListener>();
   const tell = (tenant: string, receipts: readonly Receipt[]) => {
     for (const listener of listeners) {
@@ -148,10 +150,13 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
 
   /**
    * Appends `drafts` in `trx`. A transaction that already appended for the tenant holds its head
-   * and seals on it. Otherwise, in its turn, the batch is sealed against the head expected after
-   * this process's previous append and written conditionally; if the head is elsewhere (another
-   * process appended, or one of our transactions rolled back), the statement has locked it and says
-   * where: the batch is sealed again against it and written.
+   * and seals on it. Otherwise the batch is sealed against the head expected after this process's
+   * previous append and written conditionally; if the head is elsewhere (another process or
+   * statement appended, or one of our transactions rolled back), the statement has locked it and
+   * says where: the batch is sealed again against it and written. A transaction does not wait for
+   * the tenant's turn: it already holds a connection, and the append whose turn it is may be waiting
+   * for one (PGlite has a single connection; a busy pool may have none left) — each would wait for
+   * the other. The head row's lock orders them instead.
    */
   async function write(
     trx: Knex.Transaction,
@@ -161,17 +166,9 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
     const tx = rootOf(trx); // a savepoint's appends hold the head for its outer transaction
     let heads = held.get(tx);
     const own = heads?.get(tenant);
-    // A transaction holding the head seals on it; otherwise the append joins the line.
-    const line = own ? undefined : inLine(tenant, (b) => prepare(tenant, drafts, b));
-    let release: (() => void) | undefined;
     try {
-      if (!own) release = await takeTurn(tenant);
       let base = own ?? expected.get(tenant) ?? (await lockChainHead(trx, tenant));
-      const prepared = await line?.ahead;
-      let sealed =
-        prepared && sameHead(prepared.base, base)
-          ? await prepared.signed
-          : await seal(tenant, drafts, base);
+      let sealed = await seal(tenant, drafts, base);
       for (let attempt = 0; ; attempt++) {
         const { head } = await insertChained(trx, tenant, base, sealed.rows, sealed.disclosures);
         if (head && sameHead(head, sealed.head)) break;
@@ -190,13 +187,40 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
         held.set(tx, heads);
       }
       heads.set(tenant, sealed.head);
+      forgetOnRollback(trx, tx, heads, tenant, own);
       return sealed;
     } catch (err) {
       expected.delete(tenant);
       throw explain(err, tenant);
-    } finally {
-      release?.();
-      line?.done();
+    }
+  }
+
+  /**
+   * A savepoint that rolls back takes its appends with it, and the head lock too if it took it.
+   * For each savepoint between `trx` and the outer transaction, the head held before its first
+   * append (`before`) is kept; when it rolls back, the outer transaction holds that again, or
+   * nothing, and the next append there seals on the head it finds.
+   */
+  function forgetOnRollback(
+    trx: Knex.Transaction,
+    tx: Knex.Transaction,
+    heads: Map<string, ChainHead>,
+    tenant: string,
+    before: ChainHead | undefined,
+  ) {
+    for (let t: Knex.Transaction | undefined = trx; t && t !== tx; t = t.parentTransaction) {
+      let first = heldBefore.get(t);
+      if (!first) {
+        first = new Map();
+        heldBefore.set(t, first);
+      }
+      if (first.has(tenant)) continue; // appended in this savepoint before: that is what it undoes
+      first.set(tenant, before);
+      t.executionPromise.catch(() => {
+        if (before) heads.set(tenant, before);
+        else heads.delete(tenant);
+        expected.delete(tenant);
+      });
     }
   }
 
@@ -471,8 +495,13 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
   };
 }
 
+/** The foreign keys that name the tenant a receipt or a chain head belongs to. */
+const tenantKeys = new Set(['receipts_tenant_id_foreign', 'ledger_heads_tenant_id_foreign']);
+
+/** A missing tenant, said so; other errors (a change's own foreign key, say) as they are. */
 function explain(err: unknown, tenant: string): unknown {
-  if ((err as { code?: string }).code === '23503') {
+  const { code, constraint } = err as { code?: string; constraint?: string };
+  if (code === '23503' && constraint !== undefined && tenantKeys.has(constraint)) {
     return new WardenError('not_found', `Tenant ${tenant} does not exist.`, { cause: err });
   }
   return err;

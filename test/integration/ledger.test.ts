@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import { expect, it } from 'vitest';
 import { exportBundle } from '../../src/ledger/bundle.js';
 import { newReceiptId } from '../../src/ledger/receipt.js';
 import { verifyBundle } from '../../src/ledger/verify-bundle.js';
-import { createTestLedger, describeEngines } from '../helpers/database.js';
+import { openDatabase } from '../../src/storage/database.js';
+import { createTestLedger, databaseUrl, describeEngines } from '../helpers/database.js';
 
 /** Exports the tenant's evidence bundle, expects it to verify, and returns it. */
 async function verifiedBundle(knex: Knex, tenant: string) {
@@ -28,6 +30,20 @@ async function watchStatements<T>(
 }
 
 const isChainStatement = (sql: string) => /^\s*with head as/.test(sql);
+
+/** PostgreSQL in a schema of its own, through a pool of one connection; closing drops the schema. */
+async function openPoolOfOne() {
+  const schema = `test_${randomBytes(6).toString('hex')}`;
+  await (await openDatabase({ databaseUrl, schema })).close(); // migrating takes two connections
+  const db = await openDatabase({ databaseUrl, schema, poolMax: 1, migrate: false });
+  return {
+    ...db,
+    async close() {
+      await db.knex.raw('drop schema if exists ?? cascade', [schema]);
+      await db.close();
+    },
+  };
+}
 
 describeEngines('ledger', ({ db }) => {
   it('chains receipts per tenant from seq 1 with prev links', async () => {
@@ -235,6 +251,71 @@ describeEngines('ledger appends in overlapping transactions', ({ db, engine }) =
     },
   );
 
+  it('lets a transaction append while an autocommitted append waits for a connection', async () => {
+    // PGlite has one connection; on PostgreSQL a pool of one stands in for an exhausted pool. The
+    // autocommitted append's turn comes first, but it needs the connection the transaction holds.
+    const small = engine === 'postgres' ? await openPoolOfOne() : undefined;
+    const database = small ?? db();
+    try {
+      const { ledger } = await createTestLedger(database, ['one-connection']);
+      const knex = database.knex;
+      await ledger.append('one-connection', { kind: 'tenant.updated', data: { n: 0 } });
+      const both = Promise.all([
+        ledger.append('one-connection', { kind: 'tenant.updated', data: { n: 1 } }),
+        knex.transaction((trx) =>
+          ledger.appendIn(trx, 'one-connection', [{ kind: 'tenant.updated', data: { n: 2 } }]),
+        ),
+      ]).then(() => 'committed');
+      const settled = await Promise.race([
+        both,
+        new Promise((r) => setTimeout(() => r('deadlocked'), 5000)),
+      ]);
+      expect(settled).toBe('committed');
+      const bundle = await verifiedBundle(knex, 'one-connection');
+      expect(bundle.receipts.map((r) => r.payload.n).sort()).toEqual([0, 1, 2]);
+    } finally {
+      await small?.close();
+    }
+  });
+
+  it('appends again after a savepoint that appended rolls back', async () => {
+    const { ledger } = await createTestLedger(db(), ['savepoint']);
+    const knex = db().knex;
+    await ledger.append('savepoint', { kind: 'tenant.updated', data: { n: 0 } });
+    const [outer] = await knex.transaction(async (trx) => {
+      await trx
+        .transaction(async (inner) => {
+          await ledger.appendIn(inner, 'savepoint', [{ kind: 'tenant.updated', data: { n: 'x' } }]);
+          throw new Error('the savepoint fails after its append');
+        })
+        .catch(() => {});
+      return ledger.appendIn(trx, 'savepoint', [{ kind: 'tenant.updated', data: { n: 1 } }]);
+    });
+    expect(outer?.payload.seq).toBe(2);
+    const bundle = await verifiedBundle(knex, 'savepoint');
+    expect(bundle.receipts.map((r) => r.payload.n)).toEqual([0, 1]);
+  });
+
+  it('restores the head an outer transaction held when a nested savepoint rolls back', async () => {
+    const { ledger } = await createTestLedger(db(), ['nested-rollback']);
+    const knex = db().knex;
+    const append = (trx: Knex.Transaction, n: number | string) =>
+      ledger.appendIn(trx, 'nested-rollback', [{ kind: 'tenant.updated', data: { n } }]);
+    await knex.transaction(async (trx) => {
+      await append(trx, 1);
+      await trx
+        .transaction(async (s1) => {
+          await append(s1, 'a');
+          await s1.transaction((s2) => append(s2, 'b')); // released into s1
+          throw new Error('s1 fails: both of its appends go');
+        })
+        .catch(() => {});
+      await append(trx, 2);
+    });
+    const bundle = await verifiedBundle(knex, 'nested-rollback');
+    expect(bundle.receipts.map((r) => r.payload.n)).toEqual([1, 2]);
+  });
+
   it.skipIf(engine === 'pglite')(
     'keeps 400 receipts from 40 overlapping transactions of one process in one chain',
     async () => {
@@ -320,6 +401,21 @@ describeEngines('ledger appends with changes in one statement', ({ db }) => {
     expect(await db().knex('append_probe').where({ tenant_id: 'with-b' })).toHaveLength(1);
     const bundle = await verifiedBundle(db().knex, 'with-b');
     expect(bundle.receipts.map((r) => r.payload.seq)).toEqual([1, 2, 3]);
+  });
+
+  it("reports a change's own foreign key violation as it is, not as a missing tenant", async () => {
+    await db().knex.raw(
+      'create table if not exists append_fk_probe (run_id text not null references runs (id))',
+    );
+    const { ledger } = await createTestLedger(db(), ['with-fk']);
+    const orphan = {
+      sql: "insert into append_fk_probe (run_id) select 'no-such-run' from chained",
+      bindings: [],
+    };
+    await expect(
+      ledger.appendWith('with-fk', [{ kind: 'tenant.updated' }], [orphan]),
+    ).rejects.toMatchObject({ code: '23503', constraint: 'append_fk_probe_run_id_fkey' });
+    expect(await db().knex('receipts').where({ tenant_id: 'with-fk' })).toHaveLength(0);
   });
 
   it('writes neither the receipts nor any change when one change fails, and goes on after', async () => {
