@@ -231,7 +231,7 @@ describeEngines('ledger appends in overlapping transactions', ({ db, engine }) =
       let waiting: Promise<unknown> = Promise.resolve();
       const outer = knex.transaction(async (trx) => {
         await ledger.appendIn(trx, 'nested', [{ kind: 'tenant.updated', data: { n: 1 } }]);
-        // Another transaction of this process takes its turn and waits for the head we hold.
+        // Another transaction of this process appends and waits for the head row we hold.
         waiting = knex.transaction((other) =>
           ledger.appendIn(other, 'nested', [{ kind: 'tenant.updated', data: { n: 3 } }]),
         );
