@@ -276,8 +276,10 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
           const results = await writeTogether(tenant, batch);
           for (const [i, r] of batch.entries()) r.resolve(results[i] as Written);
         } catch (err) {
-          if (batch.length === 1) {
-            batch[0]?.reject(err);
+          if (batch.length === 1 || !refusedByServer(err)) {
+            // Alone, or the statement's fate is unknown (a connection lost after it was sent may
+            // have lost only the answer): writing the appends again could write them twice.
+            for (const r of batch) r.reject(err);
           } else {
             for (const r of batch) {
               await writeTogether(tenant, [r]).then(([w]) => r.resolve(w as Written), r.reject);
@@ -413,7 +415,10 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
       if (listeners.size > 0) tell(tenant, receipts);
     } catch (err) {
       onTurn();
-      if (batch.length === 1) return batch[0]?.reject(toWardenError(err));
+      if (batch.length === 1 || !refusedByServer(err)) {
+        for (const p of batch) p.reject(toWardenError(err));
+        return;
+      }
       // One bad draft must not sink its neighbours: retry each on its own.
       for (const p of batch) await commit(tenant, [p], () => {});
     }
@@ -493,6 +498,16 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
       return () => listeners.delete(listener);
     },
   };
+}
+
+/**
+ * The database refused the statement (an error with a SQLSTATE, from the server): nothing of it
+ * committed, so its appends may be written again one by one. Any other failure — a lost
+ * connection, a timeout waiting for one — leaves that unknown.
+ */
+function refusedByServer(err: unknown): boolean {
+  const { code, severity } = err as { code?: unknown; severity?: unknown };
+  return typeof code === 'string' && typeof severity === 'string';
 }
 
 /** The foreign keys that name the tenant a receipt or a chain head belongs to. */

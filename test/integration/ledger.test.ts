@@ -6,6 +6,7 @@ import { newReceiptId } from '../../src/ledger/receipt.js';
 import { verifyBundle } from '../../src/ledger/verify-bundle.js';
 import { openDatabase } from '../../src/storage/database.js';
 import { createTestLedger, databaseUrl, describeEngines } from '../helpers/database.js';
+import { startLostAnswerProxy } from '../helpers/lost-answer-proxy.js';
 
 /** Exports the tenant's evidence bundle, expects it to verify, and returns it. */
 async function verifiedBundle(knex: Knex, tenant: string) {
@@ -315,6 +316,52 @@ describeEngines('ledger appends in overlapping transactions', ({ db, engine }) =
     const bundle = await verifiedBundle(knex, 'nested-rollback');
     expect(bundle.receipts.map((r) => r.payload.n)).toEqual([1, 2]);
   });
+
+  it.skipIf(engine === 'pglite')(
+    'fails appends whose statement may have committed, and never writes them twice',
+    async () => {
+      // The statement commits, then the connection drops before its answer: the ledger cannot
+      // know. Written again one by one (as after a refused statement), they would be there twice.
+      const url = new URL(databaseUrl as string);
+      const proxy = await startLostAnswerProxy({ host: url.hostname, port: Number(url.port) });
+      const schema = `test_${randomBytes(6).toString('hex')}`;
+      await (await openDatabase({ databaseUrl, schema })).close();
+      url.hostname = '127.0.0.1';
+      url.port = String(proxy.port);
+      const lossy = await openDatabase({ databaseUrl: url.href, schema, migrate: false });
+      try {
+        const { ledger } = await createTestLedger(lossy, ['lost']);
+        await ledger.append('lost', { kind: 'tenant.updated', data: { n: 0 } });
+        // Two appendWith calls in one statement, then two appends in one batch.
+        proxy.arm('with head as');
+        const together = await Promise.allSettled([
+          ledger.appendWith('lost', [{ kind: 'tenant.updated', data: { n: 1 } }], []),
+          ledger.appendWith('lost', [{ kind: 'tenant.updated', data: { n: 2 } }], []),
+        ]);
+        proxy.arm('with head as');
+        const batched = await Promise.allSettled([
+          ledger.append('lost', { kind: 'tenant.updated', data: { n: 3 } }),
+          ledger.append('lost', { kind: 'tenant.updated', data: { n: 4 } }),
+        ]);
+        expect(proxy.dropped()).toBe(2);
+        expect([...together, ...batched].map((r) => r.status)).toEqual([
+          'rejected',
+          'rejected',
+          'rejected',
+          'rejected',
+        ]);
+        // Committed once each, though their callers were told they failed; and the ledger goes on.
+        const next = await ledger.append('lost', { kind: 'tenant.updated', data: { n: 5 } });
+        expect(next.payload.seq).toBe(6);
+        const bundle = await verifiedBundle(lossy.knex, 'lost');
+        expect(bundle.receipts.map((r) => r.payload.n)).toEqual([0, 1, 2, 3, 4, 5]);
+      } finally {
+        await lossy.knex.raw('drop schema if exists ?? cascade', [schema]);
+        await lossy.close();
+        await proxy.close();
+      }
+    },
+  );
 
   it.skipIf(engine === 'pglite')(
     'keeps 400 receipts from 40 overlapping transactions of one process in one chain',
