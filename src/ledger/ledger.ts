@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { toWardenError, WardenError } from '../errors.js';
+import { isMissingTenant, refusedByDatabase } from '../storage/database-errors.js';
 import {
   type ChainedChange,
   type ChainHead,
@@ -276,7 +277,7 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
           const results = await writeTogether(tenant, batch);
           for (const [i, r] of batch.entries()) r.resolve(results[i] as Written);
         } catch (err) {
-          if (batch.length === 1 || !refusedByServer(err)) {
+          if (batch.length === 1 || !refusedByDatabase(err)) {
             // Alone, or the statement's fate is unknown (a connection lost after it was sent may
             // have lost only the answer): writing the appends again could write them twice.
             for (const r of batch) r.reject(err);
@@ -415,7 +416,7 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
       if (listeners.size > 0) tell(tenant, receipts);
     } catch (err) {
       onTurn();
-      if (batch.length === 1 || !refusedByServer(err)) {
+      if (batch.length === 1 || !refusedByDatabase(err)) {
         for (const p of batch) p.reject(toWardenError(err));
         return;
       }
@@ -500,23 +501,9 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
   };
 }
 
-/**
- * The database refused the statement (an error with a SQLSTATE, from the server): nothing of it
- * committed, so its appends may be written again one by one. Any other failure — a lost
- * connection, a timeout waiting for one — leaves that unknown.
- */
-function refusedByServer(err: unknown): boolean {
-  const { code, severity } = err as { code?: unknown; severity?: unknown };
-  return typeof code === 'string' && typeof severity === 'string';
-}
-
-/** The foreign keys that name the tenant a receipt or a chain head belongs to. */
-const tenantKeys = new Set(['receipts_tenant_id_foreign', 'ledger_heads_tenant_id_foreign']);
-
 /** A missing tenant, said so; other errors (a change's own foreign key, say) as they are. */
 function explain(err: unknown, tenant: string): unknown {
-  const { code, constraint } = err as { code?: string; constraint?: string };
-  if (code === '23503' && constraint !== undefined && tenantKeys.has(constraint)) {
+  if (isMissingTenant(err)) {
     return new WardenError('not_found', `Tenant ${tenant} does not exist.`, { cause: err });
   }
   return err;

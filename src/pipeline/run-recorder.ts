@@ -74,7 +74,7 @@ export interface Change {
   also?: (trx: Knex.Transaction, receiptId: string) => Promise<void>;
 }
 
-/** Transactions of one tenant's run changes under way at once (measured in bench/runtime). */
+/** Batches of one tenant's run changes under way at once, when more than a batch is waiting. */
 const recordConcurrency = 4;
 
 /**
@@ -138,8 +138,8 @@ export function createRecordWriter(deps: { knex: Knex; ledger: Ledger }): Record
       return parts ? alone(tenant, changes, parts) : inTransaction(tenant, changes);
     },
     maxWeight: 200,
-    // Batches are sealed and their statements built while the one before commits; the ledger
-    // writes those waiting for the tenant's turn together.
+    // Changes that arrive while a batch commits go in the next. The ledger seals a batch while the
+    // statement in front of it commits, and writes those waiting for the tenant's turn together.
     concurrency: recordConcurrency,
   });
   return (tenant, change) => writer.submit(tenant, change);

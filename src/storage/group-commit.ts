@@ -1,11 +1,13 @@
 /**
  * Group-commit: callers submit items per key (a tenant); while a transaction for that key commits,
- * the next items accumulate and are committed together. With `concurrency` above 1, that many
- * transactions per key may be under way at once (their work overlaps; whatever they lock in common
- * they take in turn). A failed batch is retried item by item, so one bad item fails alone. Nothing
- * resolves before its commit does.
+ * the next items accumulate and are committed together when it ends. A batch holds at most
+ * `maxWeight`; when more than that is waiting, up to `concurrency` batches per key are under way at
+ * once (their work overlaps; whatever they lock in common they take in turn). A batch the database refused is retried item by item, so one bad item fails
+ * alone; a batch that failed otherwise (a lost connection: it may have committed) fails as a whole.
+ * Nothing resolves before its commit does.
  */
 import { toWardenError } from '../errors.js';
+import { refusedByDatabase } from './database-errors.js';
 
 export interface GroupCommit<T, R> {
   submit(key: string, item: T): Promise<R>;
@@ -20,7 +22,12 @@ export interface GroupCommitOptions<T, R> {
   maxWeight?: number;
   /** @defaultValue () => 1 */
   weight?: (item: T) => number;
-  /** Most transactions under way per key. @defaultValue 1 */
+  /**
+   * Most transactions under way per key. A batch starts when one ends or a full batch is waiting:
+   * below `maxWeight` waiting, items wait for the batch under way. (Tried: starting a batch for
+   * every arrival while one commits. In the ingress bench at 1,000 alerts/s, PostgreSQL then worked
+   * twice as hard and only 705/s got through.) @defaultValue 1
+   */
   concurrency?: number;
 }
 
@@ -61,7 +68,11 @@ export function createGroupCommit<T, R>(options: GroupCommitOptions<T, R>): Grou
       );
       for (const [i, p] of batch.entries()) p.resolve(results[i] as R);
     } catch (err) {
-      if (batch.length === 1) return batch[0]?.reject(toWardenError(err));
+      // Alone, or the batch's fate is unknown (it may have committed): its items fail together.
+      if (batch.length === 1 || !refusedByDatabase(err)) {
+        for (const p of batch) p.reject(toWardenError(err));
+        return;
+      }
       for (const p of batch) await run(key, [p]);
     }
   }

@@ -14,6 +14,7 @@ import type { Knex } from 'knex';
 import { isWardenError, WardenError } from '../errors.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { type JsonValue, newReceiptId, type ReceiptDraft } from '../ledger/receipt.js';
+import { isMissingTenant } from '../storage/database-errors.js';
 import { createGroupCommit } from '../storage/group-commit.js';
 import type { ChainedChange } from '../storage/receipts.js';
 import {
@@ -209,8 +210,7 @@ function receiptDraft(e: Stored): ReceiptDraft {
 /** Storage trouble is 503 (alerting tools retry it); a client's fault keeps its own code. */
 function asStorageError(err: unknown, tenant: string): unknown {
   if (isWardenError(err)) return err;
-  const code = (err as { code?: string }).code ?? '';
-  if (code === '23503') return new WardenError('not_found', `Tenant ${tenant} does not exist.`);
+  if (isMissingTenant(err)) return new WardenError('not_found', `Tenant ${tenant} does not exist.`);
   return new WardenError('not_ready', 'Storage is unavailable; retry the delivery.', {
     cause: err,
     retryable: true,
