@@ -1,10 +1,11 @@
 /**
  * Group-commit: callers submit items per key (a tenant); while a transaction for that key commits,
  * the next items accumulate and are committed together when it ends. A batch holds at most
- * `maxWeight`; when more than that is waiting, up to `concurrency` batches per key are under way at
- * once (their work overlaps; whatever they lock in common they take in turn). A batch the database refused is retried item by item, so one bad item fails
- * alone; a batch that failed otherwise (a lost connection: it may have committed) fails as a whole.
- * Nothing resolves before its commit does.
+ * `maxWeight`; when more than that is waiting, up to `concurrency` batches per key are under way
+ * at once (their work overlaps; whatever they lock in common they take in turn). A batch the
+ * database refused is retried item by item, so one bad item fails alone; a batch that failed
+ * otherwise (a lost connection: it may have committed) fails as a whole. Nothing resolves before
+ * its commit does.
  */
 import { toWardenError } from '../errors.js';
 import { refusedByDatabase } from './database-errors.js';
