@@ -6,13 +6,16 @@ import { beforeAll, expect, it } from 'vitest';
 import type { BreakerTrip } from '../../src/guardrails/breakers.js';
 import { disablePlaybook, enablePlaybook } from '../../src/guardrails/playbook-switch.js';
 import type { Ledger } from '../../src/ledger/ledger.js';
+import { parsePlaybook } from '../../src/pipeline/playbook-files.js';
+import { syncPlaybookVersions } from '../../src/pipeline/playbook-versions.js';
+import { markDisabled } from '../../src/storage/playbook-state.js';
 import { createTenant } from '../../src/tenancy/tenants.js';
 import { createTestLedger, describeEngines } from '../helpers/database.js';
 
 const tenant = 'sw';
 const other = 'sw-other';
 
-describeEngines('playbook switch', ({ db }) => {
+describeEngines('playbook switch', ({ db, engine }) => {
   let ledger: Ledger;
   const deps = () => ({ knex: db().knex, ledger });
 
@@ -158,4 +161,50 @@ describeEngines('playbook switch', ({ db }) => {
     expect((await row('theirs', other))?.disabled).toBe(false);
     expect(await receipts('playbook.disabled', 'theirs', other)).toEqual([]);
   });
+  // PGlite runs one transaction at a time: only PostgreSQL can interleave the two.
+  it.skipIf(engine === 'pglite')(
+    'lets a playbook sync and a disable in flight both commit (rows, then the chain head)',
+    async () => {
+      const t = 'sw-sync';
+      await createTenant(deps(), { id: t, tier: 'enterprise' }, 'test');
+      const file = (name: string, revision: number) => {
+        const parsed = parsePlaybook(
+          `apiVersion: warden/v1
+kind: Playbook
+metadata: { name: ${name}, owner: test, description: "revision ${revision}" }
+spec:
+  on: [{ alert: { match: { alertname: ${name} } } }]
+  steps: [{ id: pause, uses: wait.sleep, with: { seconds: 1 } }]
+`,
+          `${name}.yaml`,
+        );
+        if ('problems' in parsed) throw new Error(parsed.problems.join('\n'));
+        return { file: `${name}.yaml`, ...parsed };
+      };
+      await syncPlaybookVersions(deps(), t, [file('p1', 1), file('p2', 1)]);
+      // A disable of p2 as switchPlaybook makes it (the row, then the receipt), held open between
+      // the two while another replica starts and syncs a changed p1.
+      let marked = () => {};
+      const isMarked = new Promise<void>((r) => {
+        marked = r;
+      });
+      const disable = db().knex.transaction(async (trx) => {
+        await markDisabled(trx, t, 'p2', 'test');
+        marked();
+        await new Promise((r) => setTimeout(r, 300));
+        await ledger.appendIn(trx, t, [{ kind: 'playbook.disabled', data: { playbook: 'p2' } }]);
+      });
+      await isMarked;
+      const sync = syncPlaybookVersions(deps(), t, [file('p1', 2), file('p2', 1)]);
+      const settled = await Promise.allSettled([disable, sync]);
+      expect(settled.map((r) => (r.status === 'rejected' ? String(r.reason) : r.status))).toEqual([
+        'fulfilled',
+        'fulfilled',
+      ]);
+      expect((await row('p2', t))?.disabled).toBe(true);
+      expect((await receipts('playbook.version', 'p1', t)).map((r) => r.payload.version)).toEqual([
+        1, 2,
+      ]);
+    },
+  );
 });
