@@ -9,6 +9,7 @@
 import type { Knex } from 'knex';
 import { WardenError } from '../errors.js';
 import type { Ledger } from '../ledger/ledger.js';
+import { newReceiptId, type ReceiptDraft } from '../ledger/receipt.js';
 import {
   getApproval,
   insertVote,
@@ -128,6 +129,8 @@ export async function decideApproval(
   req: DecisionRequest,
   now = new Date(),
 ): Promise<Ticket> {
+  // Rows first, receipts last (one append): the tenant's chain head is locked only while the
+  // transaction commits, and after its rows, as every other writer takes them.
   const outcome = await deps.knex.transaction(async (trx) => {
     const ticket = await getApproval(trx, tenant, id, { lock: true });
     const earlier = ticket
@@ -139,25 +142,38 @@ export async function decideApproval(
       ? refusalOf(ticket, req, now, earlier)
       : { reason: 'unknown_ticket', message: `No approval with id ${id} in this tenant.` };
     if (refusal) {
-      await deps.ledger.appendIn(trx, tenant, [
-        {
-          kind: 'approval.refused',
-          ...(ticket ? { run: ticket.runId } : {}),
-          data: { approval: id, via: req.via, decision: req.decision, reason: refusal.reason },
-          private: { actor: req.actor },
-        },
-      ]);
-      const expired = ticket && refusal.reason === 'expired' && ticket.status === 'pending';
-      if (expired) await expireIn(trx, deps.ledger, ticket);
-      return { refusal, wake: expired ? ticket.runId : undefined };
+      const refused: ReceiptDraft = {
+        kind: 'approval.refused',
+        ...(ticket ? { run: ticket.runId } : {}),
+        data: { approval: id, via: req.via, decision: req.decision, reason: refusal.reason },
+        private: { actor: req.actor },
+      };
+      const expiring = ticket && refusal.reason === 'expired' && ticket.status === 'pending';
+      const expired = expiring ? await expire(trx, ticket) : undefined;
+      await deps.ledger.appendIn(trx, tenant, expired ? [refused, expired] : [refused]);
+      return { refusal, wake: expired ? ticket?.runId : undefined };
     }
     const t = ticket as Ticket;
     const approvals =
       t.votes.filter((v) => v.decision === 'approve').length + (req.decision === 'approve' ? 1 : 0);
     const settles =
       req.decision === 'reject' ? 'rejected' : approvals >= t.minApprovals ? 'approved' : undefined;
-    const [receipt] = await deps.ledger.appendIn(trx, tenant, [
+    const receiptId = newReceiptId(); // the vote names its receipt, appended last
+    await insertVote(trx, {
+      approvalId: t.id,
+      tenant,
+      actor: req.actor,
+      decision: req.decision,
+      comment: req.comment ?? null,
+      receiptId,
+    });
+    if (settles) {
+      await settleApproval(trx, tenant, t.id, settles);
+      await wakeRun(trx, tenant, t.runId);
+    }
+    await deps.ledger.appendIn(trx, tenant, [
       {
+        id: receiptId,
         kind: 'approval.decided',
         run: t.runId,
         data: {
@@ -176,18 +192,6 @@ export async function decideApproval(
         private: { actor: req.actor, comment: req.comment ?? null },
       },
     ]);
-    await insertVote(trx, {
-      approvalId: t.id,
-      tenant,
-      actor: req.actor,
-      decision: req.decision,
-      comment: req.comment ?? null,
-      receiptId: receipt?.payload.id ?? '',
-    });
-    if (settles) {
-      await settleApproval(trx, tenant, t.id, settles);
-      await wakeRun(trx, tenant, t.runId);
-    }
     return { refusal: undefined, wake: settles ? t.runId : undefined };
   });
   if (outcome.wake) await deps.enqueue(tenant, outcome.wake);
@@ -200,24 +204,24 @@ export async function decideApproval(
   return ticket;
 }
 
-/** Marks a pending ticket expired (receipted) and wakes its run, inside the caller's transaction. */
-async function expireIn(trx: Knex.Transaction, ledger: Ledger, t: Ticket): Promise<boolean> {
-  if (!(await settleApproval(trx, t.tenant, t.id, 'expired'))) return false;
-  await ledger.appendIn(trx, t.tenant, [
-    {
-      kind: 'approval.expired',
-      run: t.runId,
-      data: {
-        approval: t.id,
-        step: t.stepId,
-        playbook: t.playbook,
-        expiresAt: t.expiresAt,
-        requestedAt: t.createdAt,
-      },
-    },
-  ]);
+/**
+ * Marks a pending ticket expired and wakes its run, inside the caller's transaction; returns the
+ * `approval.expired` receipt for the caller to append (last), or undefined if it was not pending.
+ */
+async function expire(trx: Knex.Transaction, t: Ticket): Promise<ReceiptDraft | undefined> {
+  if (!(await settleApproval(trx, t.tenant, t.id, 'expired'))) return undefined;
   await wakeRun(trx, t.tenant, t.runId);
-  return true;
+  return {
+    kind: 'approval.expired',
+    run: t.runId,
+    data: {
+      approval: t.id,
+      step: t.stepId,
+      playbook: t.playbook,
+      expiresAt: t.expiresAt,
+      requestedAt: t.createdAt,
+    },
+  };
 }
 
 /** Expires every overdue ticket (across tenants); returns how many. Safe on several processes. */
@@ -226,9 +230,10 @@ export async function expireOverdue(deps: ApprovalDeps): Promise<number> {
   for (const { tenant, id } of await overdueApprovals(deps.knex)) {
     const runId = await deps.knex.transaction(async (trx) => {
       const t = await getApproval(trx, tenant, id, { lock: true });
-      return t && t.status === 'pending' && (await expireIn(trx, deps.ledger, t))
-        ? t.runId
-        : undefined;
+      const expired = t?.status === 'pending' ? await expire(trx, t) : undefined;
+      if (!t || !expired) return undefined;
+      await deps.ledger.appendIn(trx, tenant, [expired]);
+      return t.runId;
     });
     if (runId) {
       n++;

@@ -146,6 +146,25 @@ ${approvers}
     ]);
   });
 
+  it("writes a decision's rows first and its receipt last: the chain head is locked last", async () => {
+    const [run] = await g.fire(t, { alertname: 'destroy', n: '9' });
+    await g.idle();
+    const ticket = await pending(run as string);
+    const sent: string[] = [];
+    const onQuery = (q: { sql: string }) => sent.push(q.sql);
+    db().knex.on('query', onQuery);
+    try {
+      expect((await decide(ticket.id, 'slack:U3')).status).toBe(200);
+    } finally {
+      db().knex.off('query', onQuery);
+    }
+    const at = (pattern: RegExp) => sent.findIndex((sql) => pattern.test(sql));
+    const receipt = at(/^\s*with head as/);
+    const rows = [/^insert into "?approval_votes/, /^update "approvals"/, /^update "runs"/].map(at);
+    expect(rows.every((i) => i >= 0)).toBe(true);
+    expect(Math.max(...rows)).toBeLessThan(receipt);
+  });
+
   it('denies the run when an approver rejects', async () => {
     const [run] = await g.fire(t, { alertname: 'destroy', n: '2' });
     await g.idle();
