@@ -117,8 +117,6 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
   const leaving = new Map<string, Promise<ChainHead | undefined>>();
   /** Per tenant, the autocommitted appends waiting for its turn, in call order. */
   const waiting = new Map<string, Request[]>();
-  /** Per tenant, the end of the newest append's turn: appends write their chain statement in call order. */
-  const turns = new Map<string, Promise<void>>();
   /** The chain heads an open transaction holds (locked by its own append), by tenant. */
   const held = new WeakMap<Knex.Transaction, Map<string, ChainHead>>();
   /** Per savepoint that appended, by tenant: the head its outer transaction held before it. */
@@ -133,21 +131,6 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
       }
     }
   };
-
-  /** Resolves when the tenant's previous append has written its chain statement; then call the release. */
-  function takeTurn(tenant: string): Promise<() => void> {
-    const previous = turns.get(tenant) ?? Promise.resolve();
-    let release = () => {};
-    const mine = new Promise<void>((r) => {
-      release = r;
-    });
-    const tail = previous.then(() => mine);
-    turns.set(tenant, tail);
-    return previous.then(() => () => {
-      release();
-      if (turns.get(tenant) === tail) turns.delete(tenant);
-    });
-  }
 
   /**
    * Appends `drafts` in `trx`. A transaction that already appended for the tenant holds its head
@@ -266,10 +249,14 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
     });
   }
 
-  /** Writes the tenant's waiting appends, as many together as may go, a statement per turn. */
+  /**
+   * Writes the tenant's waiting appends, as many together as may go, a statement per turn. One runs
+   * per tenant (while it does, appends join its queue), so its statements go one at a time, in
+   * call order.
+   */
   async function writeWaiting(tenant: string, queue: Request[]): Promise<void> {
     while (queue.length > 0) {
-      const release = await takeTurn(tenant);
+      await null; // appends made meanwhile (in the same tick, or while a statement ran) join in
       const batch = takeTogether(queue);
       try {
         for (const r of batch) r.onTurn();
@@ -288,7 +275,6 @@ export async function createLedger(options: CreateLedgerOptions): Promise<Ledger
           }
         }
       } finally {
-        release();
         for (const r of batch) r.done();
       }
     }
