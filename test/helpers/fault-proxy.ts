@@ -16,6 +16,20 @@ export interface FaultProxy {
 }
 
 /**
+ * Keeps a proxied connection's two sockets in `sockets` while open; an error on either closes both.
+ */
+export function trackPair(sockets: Set<Socket>, client: Socket, upstream: Socket): void {
+  for (const s of [client, upstream]) {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => {
+      client.destroy();
+      upstream.destroy();
+    });
+  }
+}
+
+/**
  * @example
  * const proxy = await startFaultProxy(receiverPort);
  * await proxy.down(); // ECONNREFUSED
@@ -30,14 +44,7 @@ export async function startFaultProxy(targetPort: number): Promise<FaultProxy> {
     if (server) return;
     const listening = createServer((client) => {
       const upstream = createConnection({ host: '127.0.0.1', port: targetPort });
-      for (const s of [client, upstream]) {
-        sockets.add(s);
-        s.on('close', () => sockets.delete(s));
-        s.on('error', () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
+      trackPair(sockets, client, upstream);
       client.pipe(upstream).pipe(client);
     });
     await new Promise<void>((resolve, reject) => {

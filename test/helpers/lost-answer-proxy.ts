@@ -5,6 +5,7 @@
  * cannot tell whether its statement committed.
  */
 import { createConnection, createServer, type Socket } from 'node:net';
+import { trackPair } from './fault-proxy.js';
 
 export interface LostAnswerProxy {
   port: number;
@@ -28,14 +29,7 @@ export async function startLostAnswerProxy(target: {
   let dropped = 0;
   const server = createServer((client) => {
     const upstream = createConnection(target);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => {
-        client.destroy();
-        upstream.destroy();
-      });
-    }
+    trackPair(sockets, client, upstream);
     let losing = false;
     let answer: Buffer[] = [];
     client.on('data', (chunk: Buffer) => {
